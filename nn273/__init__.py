@@ -1,0 +1,22 @@
+"""nn273: the helper package of the nn273 course on neural networks.
+
+Every notebook imports from here. The modules follow the course's data flow:
+
+    data        shipped data files (iris, mcycle, MNIST subset) and 2-D generators
+    linear      01_linear: linear classifiers, logistic and softmax regression
+    gradcheck   numerical gradients and gradient checks used by every notebook's tests
+    plots       decision regions, loss curves
+
+Shape glossary, used in every docstring:
+
+    N  examples in a batch (rows of X)      D  input features
+    M  outputs of a layer                   K  classes
+    C  channels                             H, W  height and width
+    F  filters
+
+Arrays are NumPy float64 unless a docstring says otherwise; rows are examples.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
