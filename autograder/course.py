@@ -8,9 +8,10 @@
 `workdir` defaults to `grading/` at the repository root, which git ignores.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSIGNMENTS", "RELEASE", "ROOT", "SOLUTIONS", "WORKDIR", "available", "check_assignments", "release_path", "solution_path"]
+__all__ = ["ASSIGNMENTS", "COURSE", "Course", "RELEASE", "ROOT", "SOLUTIONS", "WORKDIR"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -31,30 +32,39 @@ ASSIGNMENTS = {
 }
 
 
-def solution_path(assignment):
-    return SOLUTIONS / assignment / f"{assignment}.ipynb"
+@dataclass(frozen=True)
+class Course:
+    """A course's source and release folders; tests build small courses of their own."""
+
+    solutions: Path = SOLUTIONS
+    release: Path = RELEASE
+
+    def solution_path(self, assignment):
+        return Path(self.solutions) / assignment / f"{assignment}.ipynb"
+
+    def release_path(self, assignment, release=None):
+        return Path(release or self.release) / assignment / f"{assignment}.ipynb"
+
+    def available(self):
+        """Assignment ids with a solution notebook, in course order."""
+        found = sorted(p.parent.name for p in Path(self.solutions).glob("*/*.ipynb") if p.stem == p.parent.name)
+        return found
+
+    def check_assignments(self, names):
+        """Validate assignment ids; no names means every available assignment."""
+        available = self.available()
+        if not names:
+            if not available:
+                raise ValueError(f"no assignments found: expected {Path(self.solutions)}/<id>/<id>.ipynb")
+            return available
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            planned = [n for n in unknown if n in ASSIGNMENTS]
+            hint = f" ({', '.join(planned)} not written yet)" if planned else ""
+            raise ValueError(
+                f"unknown assignment {', '.join(unknown)}{hint}; available: {', '.join(available) or 'none'}"
+            )
+        return list(dict.fromkeys(names))
 
 
-def release_path(assignment, root=RELEASE):
-    return Path(root) / assignment / f"{assignment}.ipynb"
-
-
-def available():
-    """The assignments whose solution notebook exists, in course order."""
-    return [a for a in ASSIGNMENTS if solution_path(a).exists()]
-
-
-def check_assignments(names):
-    """Validate assignment ids; no names means every available assignment."""
-    if not names:
-        return available()
-    unknown = [n for n in names if n not in ASSIGNMENTS]
-    if unknown:
-        raise ValueError(f"unknown assignment {', '.join(unknown)}; expected one of {', '.join(ASSIGNMENTS)}")
-    missing = [n for n in names if not solution_path(n).exists()]
-    if missing:
-        raise ValueError(
-            f"no solution notebook for {', '.join(missing)} (looked for {solution_path(missing[0]).relative_to(ROOT)}); "
-            f"available: {', '.join(available()) or 'none'}"
-        )
-    return list(names)
+COURSE = Course()

@@ -1,0 +1,106 @@
+"""The instructors' command line: `python -m autograder {release,store,grade,check} ...`.
+
+    release [ID...]                  regenerate notebooks/ from solutions/
+    store [ID...]                    run solution notebooks and store their outputs
+    grade SUBMISSIONS --json F       grade <student>/<id>/<id>.ipynb folders; also --csv F, --feedback
+    check [ID...]                    the tests of the tests: stub, solution, catalogue
+
+No ID means every assignment that has a solution notebook.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from .course import COURSE, WORKDIR
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate notebooks/<id>/<id>.ipynb from solutions/")
+    p.add_argument("assignments", nargs="*", metavar="ID")
+
+    p = sub.add_parser("store", help="run solution notebooks top to bottom and store their outputs")
+    p.add_argument("assignments", nargs="*", metavar="ID")
+
+    p = sub.add_parser("grade", help="grade a folder of submissions laid out <student>/<id>/<id>.ipynb")
+    p.add_argument("submissions", type=Path)
+    p.add_argument("--json", type=Path, required=True, help="write the grades here")
+    p.add_argument("--csv", type=Path, help="also write one row per student and assignment here")
+    p.add_argument("--assignment", dest="assignments", action="append", metavar="ID", help="grade only these")
+    p.add_argument("--workdir", type=Path, default=WORKDIR, help="nbgrader's working folder (emptied first)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory cap per kernel (default %(default)s)")
+    p.add_argument("--feedback", action="store_true", help="also write HTML feedback under WORKDIR/feedback")
+
+    p = sub.add_parser("check", help="check that each assignment's tests reject wrong and accept right answers")
+    p.add_argument("assignments", nargs="*", metavar="ID")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every catalogue entry")
+
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ValueError as exc:  # bad input: say what was expected, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _release(args):
+    from .release import release
+
+    for path in release(COURSE.check_assignments(args.assignments)):
+        print(f"released {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 0
+
+
+def _store(args):
+    from .store import store_outputs
+
+    for assignment in COURSE.check_assignments(args.assignments):
+        seconds = store_outputs(assignment)
+        print(f"stored outputs of {assignment} ({seconds:.1f} s)")
+    return 0
+
+
+def _grade(args):
+    from .grade import grade_submissions
+    from .report import format_table, write_csv, write_json
+
+    report = grade_submissions(
+        args.submissions,
+        workdir=args.workdir,
+        assignments=args.assignments,
+        timeout=args.timeout,
+        memory_mb=args.memory_mb,
+        feedback=args.feedback,
+        progress=print,
+    )
+    write_json(report, args.json)
+    if args.csv:
+        write_csv(report, args.csv)
+    print()
+    print(format_table(report))
+    errors = sum(1 for by_a in report.values() for g in by_a.values() if g.error)
+    print(f"\nwrote {args.json}" + (f" and {args.csv}" if args.csv else "") + f"; {errors} submission(s) with errors")
+    return 0
+
+
+def _check(args):
+    from .check import check_assignment, format_check
+
+    results = []
+    for assignment in COURSE.check_assignments(args.assignments):
+        progress = print if args.verbose else None
+        results.append(check_assignment(assignment, timeout=args.timeout, progress=progress))
+        print(format_check(results[-1:]), flush=True)
+    return 0 if all(r.ok for r in results) else 1
+
+
+COMMANDS = {"release": _release, "store": _store, "grade": _grade, "check": _check}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""nbgrader's configuration for the course, built in one place for both the `autograder` command line
+and instructors who run nbgrader's own commands (the root `nbgrader_config.py` loads it).
+
+nbgrader's course directory is `workdir` (default `grading/`, git-ignored); its source and release
+folders point back into the repository: solutions/ is the source, notebooks/ the release.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from .course import COURSE, WORKDIR
+
+__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "GRADER_KERNEL", "install_grader_kernel", "nbgrader_config"]
+
+DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
+DEFAULT_MEMORY_MB = 4096  # address-space cap of a grading kernel
+GRADER_KERNEL = "nn273-grader"
+
+
+def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAULT_TIMEOUT, kernel_name=None):
+    """A traitlets Config for nbgrader with the course's layout and grading rules."""
+    _tools_on_path()
+    workdir = Path(workdir).resolve()
+    c = Config()
+    c.CourseDirectory.course_id = "nn273"
+    c.CourseDirectory.root = str(workdir)
+    # Absolute paths: nbgrader joins them to root, and an absolute path wins.
+    c.CourseDirectory.source_directory = str(Path(course.solutions).resolve())
+    c.CourseDirectory.release_directory = str(Path(release or course.release).resolve())
+    c.CourseDirectory.submitted_directory = "submitted"
+    c.CourseDirectory.autograded_directory = "autograded"
+    c.CourseDirectory.feedback_directory = "feedback"
+    c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+
+    c.Execute.timeout = timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.error_on_timeout = {
+        "ename": "CellTimeoutError",
+        "evalue": f"this cell ran longer than the {timeout} s limit per cell and was stopped",
+        "traceback": [
+            f"CellTimeoutError: this cell ran longer than the {timeout} s limit per cell and was stopped. "
+            "Look for an endless loop, or work that grows too fast with the input size."
+        ],
+    }
+    if kernel_name:
+        c.Execute.kernel_name = kernel_name
+    # A student who deleted a test cell gets it back from the gradebook rather than escaping it.
+    c.OverwriteCells.add_missing_cells = True
+    return c
+
+
+def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB):
+    """Write the `nn273-grader` kernelspec under workdir and put it on JUPYTER_PATH.
+
+    The kernel is this Python with a cap on its address space, so a submission that allocates too
+    much gets a MemoryError in the cell that did it instead of taking the grading run down.
+    """
+    spec_dir = Path(workdir).resolve() / "jupyter" / "kernels" / GRADER_KERNEL
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-m", "autograder.kernel", "-f", "{connection_file}"],
+        "display_name": "nn273 grader (Python 3)",
+        "language": "python",
+        "env": {"NN273_KERNEL_MEMORY_MB": str(int(memory_mb)), "MPLBACKEND": "Agg"},
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    path = str(spec_dir.parent.parent)
+    current = os.environ.get("JUPYTER_PATH", "")
+    if path not in current.split(os.pathsep):
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (path, current) if p)
+    return GRADER_KERNEL
+
+
+def _tools_on_path():
+    # nbgrader runs `alembic` from PATH to open its gradebook; a virtual environment that was not
+    # activated (python called by its full path) has it only next to this interpreter.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join(p for p in (bindir, os.environ.get("PATH", "")) if p)

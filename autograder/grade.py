@@ -1,0 +1,229 @@
+"""submissions -> autograde -> grades: every student's notebooks through nbgrader, one at a time.
+
+One broken submission never stops the others. What nbgrader cannot grade (a missing or corrupt
+notebook, a kernel that died) is reported with an error text and a score of None, never as a zero
+that looks like a wrong answer; a cell that ran out of time scores zero and is named in the error.
+"""
+
+import shutil
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+
+from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, install_grader_kernel, nbgrader_config
+from .course import COURSE, WORKDIR
+
+# nbgrader's gradebook trips SQLAlchemy's autoflush warning when it records a new submission
+# (nbgrader/api.py); it is harmless and would bury the grading output.
+warnings.filterwarnings("ignore", message=".*not in session, add operation along.*")
+
+__all__ = ["NotebookGrade", "grade_submissions", "scan_submissions"]
+
+_MARKER = ".nn273-workdir"
+
+
+@dataclass
+class NotebookGrade:
+    """One student's result on one assignment, as written to the JSON report."""
+
+    score: float | None
+    max_score: float
+    cells: dict = field(default_factory=dict)  # grade_id -> {"score": float, "max_score": float}
+    error: str | None = None
+
+
+def scan_submissions(submissions, course=COURSE, assignments=None):
+    """Find `<student>/<assignment>/` folders; returns ({student: [assignment, ...]}, problems).
+
+    problems maps (student, name) to an error text for folders that are not a known assignment.
+    """
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise ValueError(
+            f"submissions folder {submissions} does not exist; expected <student>/<assignment>/<assignment>.ipynb inside it"
+        )
+    known = course.available()
+    wanted = course.check_assignments(assignments) if assignments else None
+    found, problems = {}, {}
+    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        names = sorted(p.name for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        found[student_dir.name] = [n for n in names if n in known and (wanted is None or n in wanted)]
+        for name in names:
+            if name not in known:
+                problems[(student_dir.name, name)] = (
+                    f"unknown assignment folder '{name}'; expected one of {', '.join(known)}"
+                )
+    if not found:
+        raise ValueError(
+            f"no student folders in {submissions}; expected <student>/<assignment>/<assignment>.ipynb inside it"
+        )
+    graded = wanted or sorted({a for names in found.values() for a in names})
+    return {s: graded for s in found}, problems
+
+
+def grade_submissions(
+    submissions,
+    course=COURSE,
+    workdir=WORKDIR,
+    assignments=None,
+    timeout=DEFAULT_TIMEOUT,
+    memory_mb=DEFAULT_MEMORY_MB,
+    feedback=False,
+    progress=None,
+):
+    """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
+
+    Returns {student: {assignment: NotebookGrade}}. `workdir` becomes nbgrader's course directory
+    (gradebook, submitted/, autograded/, feedback/); it is emptied first. `progress`, if given, is
+    called with a line of text per notebook graded.
+    """
+    submissions = Path(submissions)
+    plan, problems = scan_submissions(submissions, course, assignments)
+    workdir = _fresh_workdir(Path(workdir))
+    kernel = install_grader_kernel(workdir, memory_mb)
+    config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout, kernel_name=kernel)
+    api = NbGraderAPI(config=config)
+    db_url = config.CourseDirectory.db_url
+
+    layouts = {}
+    for assignment in sorted({a for names in plan.values() for a in names}):
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not prepare {assignment}:\n{result.get('error', '')}")
+        layouts[assignment] = _layout(course.solution_path(assignment))
+
+    report = {}
+    for student, names in plan.items():
+        report[student] = {}
+        for assignment in names:
+            max_score = sum(points for _, points in layouts[assignment])
+            try:
+                grade = _grade_one(api, db_url, submissions, workdir, student, assignment, layouts[assignment], timeout)
+                if feedback and grade.score is not None:
+                    _feedback(api, student, assignment, grade)
+            except Exception as exc:  # one broken submission never stops the others
+                grade = NotebookGrade(None, max_score, error=f"grading failed: {type(exc).__name__}: {exc}")
+                grade.error += "\n" + traceback.format_exc(limit=3)
+            report[student][assignment] = grade
+            if progress:
+                progress(_progress_line(student, assignment, grade))
+        for (who, name), error in problems.items():
+            if who == student:
+                report[student][name] = NotebookGrade(None, 0.0, error=error)
+    return report
+
+
+def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout):
+    max_score = sum(points for _, points in layout)
+    folder = submissions / student / assignment
+    path = folder / f"{assignment}.ipynb"
+    if not path.is_file():
+        present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        where = f"; the folder holds: {', '.join(present)}" if present else "; the folder is empty or missing"
+        return NotebookGrade(None, max_score, error=f"missing notebook: expected {student}/{assignment}/{path.name}{where}")
+    problem = _unreadable(path)
+    if problem:
+        return NotebookGrade(None, max_score, error=f"not a readable notebook ({path.name}): {problem}")
+
+    target = workdir / "submitted" / student / assignment
+    shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    result = api.autograde(assignment, student, force=True, create=True)
+    if not result["success"]:
+        return NotebookGrade(None, max_score, error=_explain_failure(result))
+
+    cells = _read_grades(db_url, student, assignment, layout)
+    score = round(sum(c["score"] for c in cells.values()), 6)
+    problems = _resource_problems(workdir / "autograded" / student / assignment / path.name, timeout)
+    return NotebookGrade(score, max_score, cells, "; ".join(problems) or None)
+
+
+def _layout(solution):
+    """[(grade_id, points)] of the graded cells of a solution notebook, in notebook order."""
+    nb = nbformat.read(solution, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            cells.append((meta["grade_id"], float(meta.get("points", 0))))
+    return cells
+
+
+def _unreadable(path):
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # JSON errors, wrong format version, binary files...
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+    if not isinstance(nb.get("cells"), list):
+        return "it has no list of cells"
+    return None
+
+
+def _explain_failure(result):
+    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return (
+            "the kernel died while running this notebook (it exited, crashed, or was killed for memory), "
+            "so nbgrader recorded no grades; run it top to bottom to find the cell that ends the kernel"
+        )
+    last = [line for line in text.strip().splitlines() if line.strip()][-3:]
+    return "nbgrader could not grade this notebook: " + " | ".join(last)
+
+
+def _read_grades(db_url, student, assignment, layout):
+    by_id = {}
+    with Gradebook(db_url) as gb:
+        try:
+            notebook = gb.find_submission_notebook(assignment, assignment, student)
+        except MissingEntry:
+            return {}
+        for grade in notebook.grades:
+            by_id[grade.name] = {"score": float(grade.score or 0.0), "max_score": float(grade.max_score)}
+    return {gid: by_id.get(gid, {"score": 0.0, "max_score": points}) for gid, points in layout}
+
+
+def _resource_problems(autograded, timeout):
+    """Cells stopped by the time limit or the memory cap: they are graded, and also named."""
+    if not autograded.is_file():
+        return []
+    problems = []
+    nb = nbformat.read(autograded, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            if out.get("ename") == "CellTimeoutError":
+                problems.append(f"cell '{name}' ran longer than the {timeout} s limit per cell and was stopped")
+            elif out.get("ename") == "MemoryError":
+                problems.append(f"cell '{name}' ran out of memory (MemoryError) and was stopped")
+    return problems
+
+
+def _feedback(api, student, assignment, grade):
+    result = api.generate_feedback(assignment, student, force=True)
+    if not result["success"]:
+        note = "feedback could not be generated: " + (result.get("error") or "").strip().splitlines()[-1:][0]
+        grade.error = f"{grade.error}; {note}" if grade.error else note
+
+
+def _fresh_workdir(workdir):
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / _MARKER).exists():
+        raise ValueError(
+            f"workdir {workdir} holds files that autograder did not make; choose an empty or new folder with --workdir"
+        )
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    (workdir / _MARKER).write_text("made by `python -m autograder grade`; emptied on every run\n")
+    return workdir.resolve()
+
+
+def _progress_line(student, assignment, grade):
+    score = "--" if grade.score is None else f"{grade.score:g}"
+    tail = f"  ({grade.error.splitlines()[0]})" if grade.error else ""
+    return f"graded {student}/{assignment}: {score}/{grade.max_score:g}{tail}"

@@ -1,0 +1,27 @@
+"""The grading kernel: IPython with a cap on its address space (`NN273_KERNEL_MEMORY_MB`).
+
+With the cap, a submission that asks for too much memory gets a MemoryError in the cell that asked,
+which scores that cell zero, instead of being killed by the system, which would lose the whole
+notebook's grades (nbgrader records nothing for a notebook whose kernel died).
+"""
+
+import os
+import resource
+
+
+def main():
+    limit_mb = int(os.environ.get("NN273_KERNEL_MEMORY_MB", "0"))
+    if limit_mb > 0:
+        limit = limit_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    import sys
+
+    from ipykernel.kernelapp import launch_new_instance
+
+    # Only errors from the kernel's own log: its notices (e.g. about TCP on localhost) are noise
+    # in an instructor's grading run.
+    launch_new_instance(argv=[*sys.argv[1:], "--IPKernelApp.log_level=ERROR"])
+
+
+if __name__ == "__main__":
+    main()
