@@ -42,16 +42,21 @@ class Harness:
         """A generator seeded from `name`, so each test draws the same inputs every time."""
         return np.random.default_rng(zlib.crc32(name.encode()))
 
-    def call(self, fn, *args, **kwargs):
-        """Call the student's `fn`: warnings are errors, inputs must stay unchanged, no reference calls."""
+    def call(self, fn, *args, forbid=(), **kwargs):
+        """Call the student's `fn`: warnings are errors, inputs must stay unchanged, no reference calls.
+
+        forbid: more modules (e.g. torch.autograd) whose Python functions `fn` must not call.
+        """
         name = getattr(fn, "__name__", repr(fn))
+        forbidden = self._forbidden | {str(Path(m.__file__).resolve().parent) for m in forbid}
+        names = ", ".join([self._names, *(m.__name__ for m in forbid)])
         if not callable(fn):
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
         before = [(i, np.array(a, copy=True)) for i, a in enumerate(args) if isinstance(a, np.ndarray)]
         called_reference = []
 
         def profile(frame, event, arg):
-            if event == "call" and frame.f_code.co_filename in self._forbidden:
+            if event == "call" and _is_forbidden(frame.f_code.co_filename, forbidden):
                 called_reference.append(frame.f_code.co_name)
 
         old_profile = sys.getprofile()
@@ -73,8 +78,8 @@ class Harness:
                 sys.setprofile(old_profile)
         if called_reference:
             raise HiddenTestFailure(
-                f"{name} calls the course's reference implementation ({self._names}.{called_reference[0]}); "
-                f"write the exercise yourself"
+                f"{name} calls {called_reference[0]}() from the course's reference implementation or a "
+                f"library this exercise asks you to do without ({names}); write the exercise yourself"
             )
         for i, old in before:
             if not np.array_equal(old, args[i], equal_nan=True):
@@ -119,6 +124,10 @@ class Harness:
                 f"{what} is wrong at index {idx}: expected {expected[idx]:.10g} (central differences), "
                 f"received {received[idx]:.10g}; relative error {err[idx]:.1e} > {rtol:.0e}"
             )
+
+
+def _is_forbidden(filename, forbidden):
+    return filename in forbidden or any(filename.startswith(folder + "/") for folder in forbidden)
 
 
 def _short(args):
