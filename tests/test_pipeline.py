@@ -1,0 +1,167 @@
+"""The grading pipeline on a two-function toy course: release, grade (with every kind of broken
+submission), report, check and the command line. Seconds, not minutes: the real assignments are
+covered by tests/test_assignments.py."""
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.__main__ import main
+from autograder.catalogue import Right, Wrong
+from autograder.check import check_assignment, format_check
+from autograder.grade import grade_submissions
+from autograder.release import release
+from autograder.report import as_json, format_table, write_csv
+from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = make_toy_course(tmp_path_factory.mktemp("toy"))
+    release([TOY], course)
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    """One grading run over a class of eight, most of them broken in some way."""
+    subs = tmp_path_factory.mktemp("submissions")
+    solution = toy_notebook()
+    submit(subs, "alice", solution)
+    submit(subs, "bob", nbformat.read(course.release_path(TOY), as_version=4))
+    submit(subs, "carol", with_cells(solution, double="def double(x):\n    return x\n"))
+    submit(subs, "dave", with_cells(solution, square="import os\nos._exit(1)\n"))
+    submit(subs, "erin", with_cells(solution, square="def square(x):\n    return np.asarray(x) ** 2\nwhile True:\n    pass\n"))
+    submit(subs, "frank", with_cells(solution, square="big = np.ones(2**34)\n"))
+    corrupt = subs / "gina" / TOY / f"{TOY}.ipynb"
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_text('{"cells": [')
+    misnamed = subs / "hal" / TOY / "Copy of 00_toy.ipynb"
+    misnamed.parent.mkdir(parents=True)
+    misnamed.write_text("{}")
+    # a student who deleted the hidden test cell gets it back, and fails it
+    cut = with_cells(solution, double="def double(x):\n    return 2 * x if np.ndim(x) == 0 else x\n")
+    cut.cells = [c for c in cut.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "hidden_double"]
+    submit(subs, "ivan", cut)
+    (subs / "jo" / "99_unknown").mkdir(parents=True)
+    report = grade_submissions(subs, course, workdir=tmp_path_factory.mktemp("work") / "grading", timeout=5, memory_mb=2048)
+    return report
+
+
+def test_release_removes_solutions_and_hidden_tests(course):
+    released = nbformat.read(course.release_path(TOY), as_version=4)
+    text = "\n".join(c.source for c in released.cells)
+    assert "BEGIN SOLUTION" not in text and "2 * np.asarray" not in text
+    assert "HIDDEN TESTS" not in text and "assert_allclose" not in text
+    assert "raise NotImplementedError()" in text
+    assert all(not c.get("outputs") for c in released.cells if c.cell_type == "code")
+
+
+def test_correct_submission_gets_full_marks(graded):
+    alice = graded["alice"][TOY]
+    assert (alice.score, alice.max_score, alice.error) == (6.0, 6.0, None)
+    assert alice.cells == {
+        "test_double": {"score": 1.0, "max_score": 1.0},
+        "hidden_double": {"score": 2.0, "max_score": 2.0},
+        "test_square": {"score": 1.0, "max_score": 1.0},
+        "hidden_square": {"score": 2.0, "max_score": 2.0},
+    }
+
+
+def test_unanswered_and_wrong_answers_lose_points(graded):
+    assert graded["bob"][TOY].score == 0.0 and graded["bob"][TOY].error is None
+    carol = graded["carol"][TOY]
+    assert carol.score == 3.0 and carol.cells["test_double"]["score"] == 0.0
+
+
+def test_deleted_test_cell_is_restored_and_graded(graded):
+    ivan = graded["ivan"][TOY]
+    assert ivan.cells["hidden_double"] == {"score": 0.0, "max_score": 2.0}
+    assert ivan.score == 4.0
+
+
+def test_kernel_death_is_an_error_not_a_zero(graded):
+    dave = graded["dave"][TOY]
+    assert dave.score is None and dave.max_score == 6.0
+    assert "kernel died" in dave.error
+
+
+def test_timeout_names_the_cell_and_keeps_the_other_grades(graded):
+    erin = graded["erin"][TOY]
+    assert erin.score == 6.0
+    assert "cell 'square' ran longer than the 5 s limit" in erin.error
+
+
+def test_memory_cap_turns_a_memory_bomb_into_an_error_in_one_cell(graded):
+    frank = graded["frank"][TOY]
+    assert frank.score == 3.0  # double still graded; square never defined
+    assert "cell 'square' ran out of memory" in frank.error
+
+
+def test_corrupt_and_missing_notebooks_are_reported(graded):
+    gina, hal = graded["gina"][TOY], graded["hal"][TOY]
+    assert gina.score is None and "not a readable notebook" in gina.error
+    assert hal.score is None and "missing notebook" in hal.error and "Copy of 00_toy.ipynb" in hal.error
+    assert "unknown assignment folder '99_unknown'" in graded["jo"]["99_unknown"].error
+
+
+def test_reports(graded, tmp_path):
+    data = json.loads(json.dumps(as_json(graded)))
+    assert set(data["alice"][TOY]) == {"score", "max_score", "cells", "error"}
+    assert data["dave"][TOY]["score"] is None
+    write_csv(graded, tmp_path / "grades.csv")
+    rows = (tmp_path / "grades.csv").read_text().splitlines()
+    assert rows[0] == "student,assignment,score,max_score,error" and len(rows) == 1 + 11
+    table = format_table(graded)
+    assert "alice" in table and "--/6" in table
+
+
+def test_grade_refuses_a_workdir_it_did_not_make(course, tmp_path):
+    subs = tmp_path / "subs"
+    submit(subs, "alice", toy_notebook())
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(ValueError, match="did not make"):
+        grade_submissions(subs, course, workdir=tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_grade_rejects_a_missing_submissions_folder(course, tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        grade_submissions(tmp_path / "nowhere", course, workdir=tmp_path / "w")
+
+
+def test_check_reports_stub_solution_and_catalogue(course):
+    entries = [
+        Wrong("double", "identity", "def double(x):\n    return x\n"),
+        Wrong("double", "adds one", "def double(x):\n    return np.asarray(x) + 2\n"),
+        Wrong("square", "abs", "def square(x):\n    return np.abs(x)\n"),
+        Wrong("square", "cube", "def square(x):\n    return np.asarray(x) ** 3\n"),
+        Right("square", "product", "def square(x):\n    x = np.asarray(x)\n    return x * x\n"),
+    ]
+    result = check_assignment(TOY, course, entries=entries, timeout=10)
+    assert result.ok, format_check([result])
+    assert (result.stub_score, result.solution_score, result.max_score) == (0.0, 6.0, 6.0)
+    assert result.counts(right=False) == (4, 4) and result.counts(right=True) == (1, 1)
+
+
+def test_check_catches_a_test_that_cannot_fail(course):
+    entries = [
+        Wrong("double", "correct, yet filed as wrong", "def double(x):\n    return 2 * np.asarray(x)\n"),
+        Wrong("double", "identity", "def double(x):\n    return x\n"),
+        Right("square", "cube, filed as right", "def square(x):\n    return np.asarray(x) ** 3\n"),
+    ]
+    result = check_assignment(TOY, course, entries=entries, timeout=10)
+    assert not result.ok
+    text = format_check([result])
+    assert "wrong double (correct, yet filed as wrong): the hidden test passes it" in text
+    assert "right square (cube, filed as right)" in text
+    assert "1 wrong implementation(s) of square" not in text and "0 wrong implementation(s) of square" in text
+
+
+def test_cli_rejects_unknown_assignments(capsys):
+    assert main(["check", "99_nothing"]) == 2
+    assert "unknown assignment 99_nothing" in capsys.readouterr().err
