@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
-from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, install_grader_kernel, nbgrader_config
+from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, GRADER_KERNEL, install_grader_kernel, nbgrader_config
 from .course import COURSE, WORKDIR
 
 # nbgrader's gradebook trips SQLAlchemy's autoflush warning when it records a new submission
@@ -134,7 +136,10 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
     shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     result = api.autograde(assignment, student, force=True, create=True)
     if not result["success"]:
-        return NotebookGrade(None, max_score, error=_explain_failure(result))
+        error = _explain_failure(result)
+        if error.startswith("the kernel died"):
+            error = _locate_kernel_death(target / path.name, timeout) or error
+        return NotebookGrade(None, max_score, error=error)
 
     cells = _read_grades(db_url, student, assignment, layout)
     score = round(sum(c["score"] for c in cells.values()), 6)
@@ -167,11 +172,35 @@ def _explain_failure(result):
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")
     if "DeadKernelError" in text or "Kernel died" in text:
         return (
-            "the kernel died while running this notebook (it exited, crashed, or was killed for memory), "
-            "so nbgrader recorded no grades; run it top to bottom to find the cell that ends the kernel"
+            "the kernel died while running this notebook, in a hidden test or a cell that depends on one "
+            "(the process exited, crashed, or was killed for memory), so nbgrader recorded no grades"
         )
     last = [line for line in text.strip().splitlines() if line.strip()][-3:]
     return "nbgrader could not grade this notebook: " + " | ".join(last)
+
+
+def _locate_kernel_death(path, timeout):
+    """Run the submission cell by cell, as the student sent it, to name the cell that ends the kernel."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=GRADER_KERNEL, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    )
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    try:
+                        client.execute_cell(cell, index)
+                    except DeadKernelError:
+                        name = cell.metadata.get("nbgrader", {}).get("grade_id")
+                        where = f"cell '{name}'" if name else f"cell #{index + 1}"
+                        return (
+                            f"the kernel died in {where} (the process exited, crashed, or was killed for memory), "
+                            "so nbgrader recorded no grades for this notebook"
+                        )
+    except Exception:  # locating is a courtesy: the plain explanation stands
+        return None
+    return None
 
 
 def _read_grades(db_url, student, assignment, layout):

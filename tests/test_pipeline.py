@@ -86,7 +86,7 @@ def test_deleted_test_cell_is_restored_and_graded(graded):
 def test_kernel_death_is_an_error_not_a_zero(graded):
     dave = graded["dave"][TOY]
     assert dave.score is None and dave.max_score == 6.0
-    assert "kernel died" in dave.error
+    assert "the kernel died in cell 'square'" in dave.error
 
 
 def test_timeout_names_the_cell_and_keeps_the_other_grades(graded):
