@@ -8,6 +8,8 @@ from . import Right, Wrong
 
 __all__ = ["ENTRIES"]
 
+# Each entry on one line, then its source exactly as the kernel runs it: left unformatted.
+# fmt: off
 ENTRIES = [
     # ------------------------------------------------------------------ add_constant_feature
     Wrong("add_constant_feature", "column of ones last instead of first", """\
@@ -478,3 +480,4 @@ def softmax_nll_grad(R, y):
     return (softmax(R) - np.eye(np.shape(R)[1])[y]) / len(R)
 """),
 ]
+# fmt: on

@@ -11,6 +11,7 @@ A hidden test runs inside the student's kernel, so it must be robust to anything
 - `assert_close` and `assert_gradient` fail with the index, the expected and the received values.
 """
 
+import os
 import sys
 import warnings
 import zlib
@@ -35,7 +36,7 @@ class Harness:
     """
 
     def __init__(self, *reference):
-        self._forbidden = {str(Path(m.__file__).resolve()) for m in reference}
+        self._forbidden = {path for m in reference for path in _spellings(m.__file__)}
         self._names = ", ".join(m.__name__ for m in reference)
 
     def rng(self, name):
@@ -48,11 +49,11 @@ class Harness:
         forbid: more modules (e.g. torch.autograd) whose Python functions `fn` must not call.
         """
         name = getattr(fn, "__name__", repr(fn))
-        forbidden = self._forbidden | {str(Path(m.__file__).resolve().parent) for m in forbid}
+        forbidden = self._forbidden | {path for m in forbid for path in _spellings(Path(m.__file__).parent)}
         names = ", ".join([self._names, *(m.__name__ for m in forbid)])
         if not callable(fn):
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
-        before = [(i, np.array(a, copy=True)) for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+        before = _snapshot(args, kwargs)
         called_reference = []
 
         def profile(frame, event, arg):
@@ -65,15 +66,19 @@ class Harness:
             sys.setprofile(profile)
             try:
                 result = fn(*args, **kwargs)
-            except HiddenTestFailure:
+            except (HiddenTestFailure, NotImplementedError):
                 raise
             except FloatingPointError as exc:
                 raise HiddenTestFailure(
-                    f"{name}{_short(args)} hit a floating-point problem ({exc}); "
+                    f"{name}{_describe(args, kwargs)} hit a floating-point problem ({exc}); "
                     f"the result must be exact and finite without overflow or division by zero"
                 ) from None
             except Warning as exc:
-                raise HiddenTestFailure(f"{name}{_short(args)} issued a warning: {type(exc).__name__}: {exc}") from None
+                raise HiddenTestFailure(
+                    f"{name}{_describe(args, kwargs)} issued a warning: {type(exc).__name__}: {exc}"
+                ) from None
+            except Exception as exc:  # the student's crash, with the inputs that caused it
+                raise HiddenTestFailure(f"{name}{_describe(args, kwargs)} raised {type(exc).__name__}: {exc}") from exc
             finally:
                 sys.setprofile(old_profile)
         if called_reference:
@@ -81,9 +86,9 @@ class Harness:
                 f"{name} calls {called_reference[0]}() from the course's reference implementation or a "
                 f"library this exercise asks you to do without ({names}); write the exercise yourself"
             )
-        for i, old in before:
-            if not np.array_equal(old, args[i], equal_nan=True):
-                raise HiddenTestFailure(f"{name} modified its argument number {i + 1}; functions must not change their inputs")
+        changed = _changed(before, args, kwargs)
+        if changed:
+            raise HiddenTestFailure(f"{name} modified its {changed}; functions must not change their inputs")
         return result
 
     def as_float(self, value, what, shape=None):
@@ -116,8 +121,10 @@ class Harness:
         x = np.asarray(x, dtype=np.float64)
         received = self.as_float(received, what, shape=x.shape)
         expected = numerical_gradient(f, x, h=h)
-        err = np.abs(received - expected) / np.maximum(np.abs(received) + np.abs(expected), atol)
-        bad = ~np.isfinite(received) | (err > rtol)
+        diff = np.abs(received - expected)
+        err = diff / np.maximum(np.abs(received) + np.abs(expected), atol)
+        # relative for sizeable entries, absolute near zero (central differences carry ~1e-10 of noise)
+        bad = ~np.isfinite(received) | (diff > atol + rtol * (np.abs(received) + np.abs(expected)))
         if np.any(bad):
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise HiddenTestFailure(
@@ -126,11 +133,63 @@ class Harness:
             )
 
 
+def _spellings(path):
+    """A file or folder as code objects may name it: as imported (co_filename keeps symlinks) and resolved."""
+    return {os.path.abspath(path), str(Path(path).resolve())}
+
+
 def _is_forbidden(filename, forbidden):
-    return filename in forbidden or any(filename.startswith(folder + "/") for folder in forbidden)
+    return filename in forbidden or any(filename.startswith(folder + os.sep) for folder in forbidden)
 
 
-def _short(args):
-    shapes = [f"array{a.shape}" if isinstance(a, np.ndarray) else type(a).__name__ for a in args]
-    return "(" + ", ".join(shapes) + ")"
+def _leaves(value, path):
+    """(path, array) for every ndarray in value, looking inside lists, tuples and dicts."""
+    if isinstance(value, np.ndarray):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}[{key!r}]")
+
+
+def _inputs(args, kwargs):
+    for i, a in enumerate(args):
+        yield from _leaves(a, f"argument number {i + 1}")
+    for k, v in kwargs.items():
+        yield from _leaves(v, k)
+
+
+def _snapshot(args, kwargs):
+    return [(path, np.array(a, copy=True)) for path, a in _inputs(args, kwargs)]
+
+
+def _changed(before, args, kwargs):
+    now = dict(_inputs(args, kwargs))
+    for path, old in before:
+        new = now.get(path)
+        if new is None or old.shape != new.shape or not np.array_equal(old, new, equal_nan=True):
+            return path
+    return None
+
+
+def _describe(args, kwargs):
+    """`(x = [1, 2], W of shape (3, 3))`: small inputs in full, larger ones by shape."""
+    parts = [_show(f"#{i + 1}", a) for i, a in enumerate(args)] + [_show(k, v) for k, v in kwargs.items()]
+    return "(" + ", ".join(parts) + ")"
+
+
+def _show(name, value):
+    if callable(value):
+        return f"{name} = a function"
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return f"{name} = {type(value).__name__}"
+    if a.ndim == 0:
+        return f"{name} = {a.item():.8g}"
+    if a.size > 12:
+        return f"{name} of shape {a.shape}"
+    return f"{name} = {' '.join(np.array2string(a, separator=', ', max_line_width=10**6).split())}"
 

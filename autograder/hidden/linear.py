@@ -9,6 +9,7 @@ Gradients are checked against central differences of that oracle and against the
 
 import math
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 
@@ -45,7 +46,9 @@ def test_add_constant_feature(add_constant_feature):
     for X in cases:
         what = _what("add_constant_feature", X=X)
         with _hint("(the result is [1, X]: a column of ones first, then the columns of X)"):
-            got = H.as_float(_call(add_constant_feature, what, X), what, shape=(X.shape[0], X.shape[1] + 1))
+            got = H.as_float(
+                _call(add_constant_feature, what, X), what, shape=(X.shape[0], X.shape[1] + 1)
+            )
             H.assert_close(got, [[1.0] + [float(v) for v in row] for row in X], what)
 
 
@@ -68,7 +71,11 @@ def test_predict_sign(predict_sign):
         cases.append((X, theta, "(+1 where r = theta[0] + X @ theta[1:] > 0, else -1)"))
     zero = "(r is exactly 0 for some examples here, and r = 0 must give -1: the class is +1 only where r > 0)"
     cases += [
-        (np.array([[1, 2], [2, -1], [0, 0], [3, 1], [0, 2], [2, 3]]), np.array([1.0, 1.0, -1.0]), zero),
+        (
+            np.array([[1, 2], [2, -1], [0, 0], [3, 1], [0, 2], [2, 3]]),
+            np.array([1.0, 1.0, -1.0]),
+            zero,
+        ),
         (rng.standard_normal((4, 3)), np.zeros(4), zero),
         (np.array([[0.5, 0.25]]), np.array([-0.25, 1.0, -1.0]), zero),
     ]
@@ -78,7 +85,9 @@ def test_predict_sign(predict_sign):
             got = _call(predict_sign, what, X, theta)
             dtype = np.asarray(got).dtype
             if not np.issubdtype(dtype, np.integer):
-                raise HiddenTestFailure(f"{what} must return ints (+1 and -1, as 2*(r > 0) - 1 does); received dtype {dtype}")
+                raise HiddenTestFailure(
+                    f"{what} must return ints (+1 and -1, as 2*(r > 0) - 1 does); received dtype {dtype}"
+                )
             got = H.as_float(got, what, shape=(X.shape[0],))
             H.assert_close(got, [1.0 if r > 0 else -1.0 for r in _responses(X, theta)], what)
 
@@ -91,11 +100,19 @@ def test_boundary_x2(boundary_x2):
         theta[2] = np.sign(theta[2]) * (0.3 + abs(theta[2]))
         thetas.append(theta)
     for theta in thetas:
-        for x1 in [rng.standard_normal(1), rng.uniform(-3, 3, 6), np.arange(-2, 3), float(rng.standard_normal()), 2]:
+        for x1 in [
+            rng.standard_normal(1),
+            rng.uniform(-3, 3, 6),
+            np.arange(-2, 3),
+            float(rng.standard_normal()),
+            2,
+        ]:
             what = _what("boundary_x2", x1=x1, theta=theta)
             t0, t1, t2 = (float(t) for t in theta)
             expected = np.reshape([-(t0 + t1 * float(v)) / t2 for v in np.ravel(x1)], np.shape(x1))
-            with _hint("(x2 = -(theta[0] + theta[1]*x1) / theta[2], shaped like x1: a number for a number)"):
+            with _hint(
+                "(x2 = -(theta[0] + theta[1]*x1) / theta[2], shaped like x1: a number for a number)"
+            ):
                 got = H.as_float(_call(boundary_x2, what, x1, theta), what, shape=np.shape(x1))
                 H.assert_close(got, expected, what)
 
@@ -123,7 +140,9 @@ def test_logistic_nll(logistic_nll):
     rng = H.rng("logistic_nll")
     for X, y, theta, hint in _logistic_cases(rng):
         what = _what("logistic_nll", X=X, y=y, theta=theta)
-        with _hint(hint or "(the mean over examples of -log P(y | x), with P(y = 1 | x) = sigmoid(r))"):
+        with _hint(
+            hint or "(the mean over examples of -log P(y | x), with P(y = 1 | x) = sigmoid(r))"
+        ):
             got = H.as_float(_call(logistic_nll, what, X, y, theta), what, shape=())
             H.assert_close(got, _logistic_nll(X, y, theta), what)
 
@@ -136,21 +155,31 @@ def test_logistic_nll_grad(logistic_nll_grad):
             got = H.as_float(_call(logistic_nll_grad, what, X, y, theta), what, shape=theta.shape)
             H.assert_close(got, _logistic_grad(X, y, theta), what)
             if not hint:  # where r is 1e4 the loss is too large for central differences to resolve
-                H.assert_gradient(lambda t: _logistic_nll(X, y, t), theta, got, f"{what}, against central differences,")
+                nll = partial(_logistic_nll, X, y)
+                H.assert_gradient(nll, theta, got, f"{what}, against central differences,")
 
 
 def test_fit_logistic_gd(fit_logistic_gd):
     rng = H.rng("fit_logistic_gd")
-    datasets = [(rng.standard_normal((N, D)) + 0.5, rng.integers(0, 2, N)) for N, D in [(1, 2), (6, 2), (4, 3), (8, 1)]]
-    datasets.append((np.array([[0, 1], [2, -1], [1, 1], [-2, 0], [3, 2]]), np.array([0, 1, 1, 0, 1])))
+    datasets = [
+        (rng.standard_normal((N, D)) + 0.5, rng.integers(0, 2, N))
+        for N, D in [(1, 2), (6, 2), (4, 3), (8, 1)]
+    ]
+    datasets.append(
+        (np.array([[0, 1], [2, -1], [1, 1], [-2, 0], [3, 2]]), np.array([0, 1, 1, 0, 1]))
+    )
     for X, y in datasets:
         for lr, n_steps in [(0.1, 1), (0.5, 4), (2.0, 10), (0.3, 0)]:
             what = _what("fit_logistic_gd", X=X, y=y, lr=lr, n_steps=n_steps)
             theta = [0.0] * (X.shape[1] + 1)
             for _ in range(n_steps):
                 theta = [t - lr * g for t, g in zip(theta, _logistic_grad(X, y, theta))]
-            with _hint("(start from theta = 0 and take exactly n_steps steps theta <- theta - lr * logistic_nll_grad)"):
-                got = H.as_float(_call(fit_logistic_gd, what, X, y, lr, n_steps), what, shape=(X.shape[1] + 1,))
+            with _hint(
+                "(start from theta = 0 and take exactly n_steps steps theta <- theta - lr * logistic_nll_grad)"
+            ):
+                got = H.as_float(
+                    _call(fit_logistic_gd, what, X, y, lr, n_steps), what, shape=(X.shape[1] + 1,)
+                )
                 H.assert_close(got, theta, what)
 
 
@@ -159,16 +188,28 @@ def test_polynomial_features(polynomial_features):
     cases = [
         (rng.standard_normal(1), 3, ""),
         (rng.standard_normal(5), 2, ""),
-        (rng.standard_normal(4), 3, "(here N = degree+1, so a transposed result would have the right shape)"),
+        (
+            rng.standard_normal(4),
+            3,
+            "(here N = degree+1, so a transposed result would have the right shape)",
+        ),
         (np.array([-1.5, 0.0, 0.5, 2.0, 1.0]), 0, "(degree 0 gives the single column x**0 = 1)"),
         (np.array([-1.5, 0.0, 0.5, 2.0, 1.0]), 1, ""),
         (np.arange(-2, 3), 4, _INTS),
-        (np.array([-3, 0, 2, 7, 12]), 19, _INTS[:-1] + "; in integers, powers such as 12**19 overflow int64)"),
+        (
+            np.array([-3, 0, 2, 7, 12]),
+            19,
+            _INTS[:-1] + "; in integers, powers such as 12**19 overflow int64)",
+        ),
     ]
     for x, degree, hint in cases:
         what = _what("polynomial_features", x=x, degree=degree)
-        with _hint(hint or "(one row per example, column k holding x**k for k = 0, 1, ..., degree)"):
-            got = H.as_float(_call(polynomial_features, what, x, degree), what, shape=(len(x), degree + 1))
+        with _hint(
+            hint or "(one row per example, column k holding x**k for k = 0, 1, ..., degree)"
+        ):
+            got = H.as_float(
+                _call(polynomial_features, what, x, degree), what, shape=(len(x), degree + 1)
+            )
             H.assert_close(got, [[float(v) ** k for k in range(degree + 1)] for v in x], what)
 
 
@@ -176,7 +217,9 @@ def test_softmax(softmax):
     rng = H.rng("softmax")
     for R, _, hint in _softmax_cases(rng):
         what = _what("softmax", R=R)
-        with _hint(hint or "(each row of R is exponentiated and normalized to sum to one on its own)"):
+        with _hint(
+            hint or "(each row of R is exponentiated and normalized to sum to one on its own)"
+        ):
             got = H.as_float(_call(softmax, what, R), what, shape=R.shape)
             H.assert_close(got, [_softmax_row(row) for row in R], what)
 
@@ -195,18 +238,25 @@ def test_softmax_nll_grad(softmax_nll_grad):
     for R, y, hint in _softmax_cases(rng):
         what = _what("softmax_nll_grad", R=R, y=y)
         N = R.shape[0]
-        expected = [[(p - (k == y[i])) / N for k, p in enumerate(_softmax_row(row))] for i, row in enumerate(R)]
+        expected = [
+            [(p - (k == y[i])) / N for k, p in enumerate(_softmax_row(row))]
+            for i, row in enumerate(R)
+        ]
         with _hint(hint or "(the gradient is (softmax(R) - onehot(y)) / N)"):
             got = H.as_float(_call(softmax_nll_grad, what, R, y), what, shape=R.shape)
             H.assert_close(got, expected, what)
-            if not hint:  # where logits are 1e4 the loss is too large for central differences to resolve
-                H.assert_gradient(lambda Rp: _softmax_nll(Rp, y), R, got, f"{what}, against central differences,")
+            if not hint:  # where logits are 1e4 the loss is too large for central differences
+                nll = partial(_softmax_nll, y=y)
+                H.assert_gradient(nll, R, got, f"{what}, against central differences,")
 
 
 # ------------------------------------------------------------------------------ input drawing
 def _classifier_cases(rng):
     """(X, theta) pairs: a batch of one, square X and square [1, X], integer X and theta."""
-    cases = [(rng.standard_normal((N, D)), rng.standard_normal(D + 1)) for N, D in [(1, 1), (1, 3), (4, 2), (3, 3), (4, 3), (7, 5)]]
+    cases = [
+        (rng.standard_normal((N, D)), rng.standard_normal(D + 1))
+        for N, D in [(1, 1), (1, 3), (4, 2), (3, 3), (4, 3), (7, 5)]
+    ]
     cases.append((rng.integers(-4, 5, size=(5, 2)), np.array([2, -1, 3])))
     return cases
 
@@ -215,9 +265,20 @@ def _logistic_cases(rng):
     """(X, y, theta, hint): random data of several shapes, integer and float labels, responses of 1e4."""
     cases = []
     for N, D in [(1, 1), (1, 2), (3, 3), (4, 3), (10, 2), (6, 4)]:
-        cases.append((rng.standard_normal((N, D)), rng.integers(0, 2, N), rng.standard_normal(D + 1), ""))
-    cases.append((rng.standard_normal((5, 2)), np.array([1.0, 0.0, 0.0, 1.0, 1.0]), rng.standard_normal(3), ""))
-    cases.append((rng.integers(-3, 4, size=(6, 2)), np.array([0, 1, 1, 0, 1, 0]), rng.standard_normal(3), ""))
+        cases.append(
+            (rng.standard_normal((N, D)), rng.integers(0, 2, N), rng.standard_normal(D + 1), "")
+        )
+    cases.append(
+        (
+            rng.standard_normal((5, 2)),
+            np.array([1.0, 0.0, 0.0, 1.0, 1.0]),
+            rng.standard_normal(3),
+            "",
+        )
+    )
+    cases.append(
+        (rng.integers(-3, 4, size=(6, 2)), np.array([0, 1, 1, 0, 1, 0]), rng.standard_normal(3), "")
+    )
     X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [0.5, 0.5]])
     cases.append((X, np.array([1, 1, 0, 0, 1]), np.array([0.0, 1e4, -1e4]), _LARGE))
     cases.append((np.array([[1.0]]), np.array([1]), np.array([0.0, 1e4]), _LARGE))
@@ -231,9 +292,13 @@ def _softmax_cases(rng):
     cases = []
     for N, K in [(1, 1), (1, 4), (4, 3), (3, 3), (2, 5), (6, 2)]:
         cases.append((rng.normal(0, 3, (N, K)), rng.integers(0, K, N), ""))
-    cases.append((np.array([[1, 2, 3], [0, 0, 0], [-5, 5, 1]]), np.array([2, 0, 0], dtype=np.int32), ""))
+    cases.append(
+        (np.array([[1, 2, 3], [0, 0, 0], [-5, 5, 1]]), np.array([2, 0, 0], dtype=np.int32), "")
+    )
     large = "(logits here are as large as 1e4: subtract each row's maximum before exp)"
-    R = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1, -1e4 + 2], [1e4, 1e4, 1e4], [3.0, -1e4, 1e4 - 1]])
+    R = np.array(
+        [[1e4, 0.0, -1e4], [-1e4, -1e4 + 1, -1e4 + 2], [1e4, 1e4, 1e4], [3.0, -1e4, 1e4 - 1]]
+    )
     cases.append((R, np.array([1, 2, 0, 2]), large))
     cases.append((rng.normal(0, 1e4, (3, 4)), rng.integers(0, 4, 3), large))
     cases.append((np.array([[10000, -10000, 0]]), np.array([0]), large))
@@ -259,7 +324,9 @@ def _softplus(s):
 
 def _logistic_nll(X, y, theta):
     # -log P(y | x) = log(1 + exp(r)) for y = 0 and log(1 + exp(-r)) for y = 1
-    return math.fsum(_softplus(r if t == 0 else -r) for r, t in zip(_responses(X, theta), y)) / len(X)
+    return math.fsum(_softplus(r if t == 0 else -r) for r, t in zip(_responses(X, theta), y)) / len(
+        X
+    )
 
 
 def _logistic_grad(X, y, theta):
@@ -317,5 +384,7 @@ def _show(name, value):
     kind = "" if a.dtype == np.float64 else f" (dtype {a.dtype})"
     if a.size > 12:
         return f"{name} of shape {a.shape}{kind}"
-    text = np.array2string(a, separator=", ", max_line_width=10**6, formatter={"float_kind": "{:.8g}".format})
+    text = np.array2string(
+        a, separator=", ", max_line_width=10**6, formatter={"float_kind": "{:.8g}".format}
+    )
     return f"{name}{kind} = {' '.join(text.split())}"

@@ -1,0 +1,660 @@
+"""The neural-network playground: a small MLP learning 2-D toy data, in the spirit of TensorFlow Playground.
+
+Two parts. `PlaygroundState` is the model: data, network, minibatch SGD and the loss history, with no
+widgets, so it can be tested and scripted. `Playground` is a thin ipywidgets view over it: controls,
+a picture of the decision regions and loss curves, and a status line.
+
+    >>> pg = Playground(data="circle", hidden="4,2", activation="tanh", lr=0.03, batch_size=10)
+    >>> pg.train(300)       # a deterministic trained state, e.g. for a notebook
+    >>> pg                  # the widget; where widgets don't render, a PNG of the same picture
+
+    >>> state = PlaygroundState(data="xor", hidden=[8], lr=0.1)
+    >>> state.step(200)
+    >>> state.history["test_acc"][-1]
+
+Changing a setting does what TensorFlow Playground does: a new data set or noise regenerates the
+data and resets the network; a new architecture or activation rebuilds and resets it; a new
+learning rate or batch size keeps the weights and the history, and training goes on.
+"""
+
+import base64
+import contextlib
+import html
+import io
+import itertools
+import math
+import operator
+import time
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from matplotlib.colors import LinearSegmentedColormap, to_rgb
+from matplotlib.figure import Figure
+
+from nn273.data import make_2d
+from nn273.plots import CLASS_COLORS
+from nn273.validation import as_array, check_choice
+
+__all__ = ["ACTIVATIONS", "DATASETS", "Playground", "PlaygroundState", "parse_hidden"]
+
+DATASETS = ("circle", "xor", "gaussian", "spiral", "separable", "overlapping")
+ACTIVATIONS = ("tanh", "relu", "logistic", "linear")
+MAX_LAYERS = 4
+MAX_UNITS = 16
+
+_ACTIVATION_FNS = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "logistic": torch.sigmoid,
+    "linear": lambda h: h,
+}
+
+
+@contextlib.contextmanager
+def _one_thread():
+    # The tensors are tiny: extra threads only add synchronisation, and while other processes keep
+    # the cores busy that made training 10-50 times slower (measured). The setting is global, so
+    # it is restored afterwards.
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_threads)
+
+
+def parse_hidden(hidden):
+    """Hidden layer sizes from text such as "4,2" (or a sequence of ints): returns a list like [4, 2].
+
+    "" or [] means no hidden layer (logistic regression). At most `MAX_LAYERS` layers of
+    1..`MAX_UNITS` units each; anything else raises ValueError saying what was wrong.
+    """
+    fix = (
+        f"Write up to {MAX_LAYERS} layer sizes between 1 and {MAX_UNITS} separated by commas, "
+        f'e.g. "4,2", or "" for no hidden layer.'
+    )
+    if isinstance(hidden, str):
+        text = hidden.strip()
+        parts = [p.strip() for p in text.split(",")] if text else []
+        sizes = []
+        for p in parts:
+            if not p:
+                raise ValueError(f"hidden has an empty layer size in {hidden!r}. {fix}")
+            if not (p.isascii() and p.isdigit()):
+                raise ValueError(
+                    f"hidden layer sizes must be whole numbers; got {p!r} in {hidden!r}. {fix}"
+                )
+            sizes.append(int(p))
+    else:
+        try:
+            sizes = [operator.index(s) for s in hidden]
+        except TypeError:
+            raise ValueError(
+                f'hidden must be text like "4,2" or a sequence of ints; got {hidden!r}. {fix}'
+            ) from None
+    if len(sizes) > MAX_LAYERS:
+        raise ValueError(
+            f"hidden may have at most {MAX_LAYERS} layers; got {len(sizes)} ({hidden!r}). {fix}"
+        )
+    for s in sizes:
+        if not 1 <= s <= MAX_UNITS:
+            raise ValueError(
+                f"each hidden layer needs between 1 and {MAX_UNITS} units; got {s} in {hidden!r}. {fix}"
+            )
+    return sizes
+
+
+def _check_lr(lr):
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise TypeError(f"lr must be a number; got {type(lr).__name__} {lr!r}") from None
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0; got {lr}. Try 0.03 or 0.1.")
+    return lr
+
+
+def _check_count(value, name, low, high, fix):
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer; got bool {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an integer; got {type(value).__name__} {value!r}"
+        ) from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}; got {value}. {fix}")
+    return value
+
+
+class PlaygroundState:
+    """Data, network, minibatch SGD and history of one playground; no widgets.
+
+    data:       one of `DATASETS`, generated by `nn273.data.make_2d` with `noise` and `seed`;
+                the first n_train points train, the other n_test test.
+    hidden:     hidden layer sizes, "4,2" or [4, 2] (see `parse_hidden`).
+    activation: one of `ACTIVATIONS`, used in every hidden layer; the output is one logit.
+    lr, batch_size: minibatch SGD on the mean binary cross-entropy.
+    seed:       fixes the data, the initial weights and the minibatch order, so `reset()` and a
+                new state with the same settings start from the same weights.
+
+    The settings are properties; assigning one applies it (see the module docstring). Assigning
+    the current value changes nothing. An invalid value raises ValueError/TypeError and leaves
+    the state as it was.
+
+    history: dict "train_loss", "test_loss", "train_acc", "test_acc" -> list of floats, entry k
+    measured after k steps; entry 0 is the freshly initialised network, so right after a reset
+    every list has one entry.
+    """
+
+    def __init__(
+        self,
+        data="circle",
+        noise=0.1,
+        hidden="4,2",
+        activation="tanh",
+        lr=0.03,
+        batch_size=10,
+        seed=0,
+        n_train=200,
+        n_test=200,
+    ):
+        self._seed = _check_count(seed, "seed", 0, 2**63 - 1, "Use e.g. 0.")
+        self.n_train = _check_count(n_train, "n_train", 2, 10**6, "Use e.g. 200.")
+        self.n_test = _check_count(n_test, "n_test", 1, 10**6, "Use e.g. 200.")
+        self._data = check_choice(data, "data", DATASETS)
+        self._noise = noise
+        self._hidden = parse_hidden(hidden)
+        self._activation = check_choice(activation, "activation", ACTIVATIONS)
+        self._lr = _check_lr(lr)
+        self._batch_size = self._check_batch_size(batch_size)
+        self._make_data(self._data, noise)
+        self.reset()
+
+    # ---- settings ----------------------------------------------------------------------------
+
+    @property
+    def seed(self):
+        return self._seed
+
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, kind):
+        check_choice(kind, "data", DATASETS)
+        if kind != self._data:
+            self._make_data(kind, self._noise)
+            self.reset()
+
+    @property
+    def noise(self):
+        return self._noise
+
+    @noise.setter
+    def noise(self, noise):
+        if noise != self._noise:
+            self._make_data(self._data, noise)
+            self.reset()
+
+    @property
+    def hidden(self):
+        return list(self._hidden)
+
+    @hidden.setter
+    def hidden(self, hidden):
+        sizes = parse_hidden(hidden)
+        if sizes != self._hidden:
+            self._hidden = sizes
+            self.reset()
+
+    @property
+    def activation(self):
+        return self._activation
+
+    @activation.setter
+    def activation(self, name):
+        check_choice(name, "activation", ACTIVATIONS)
+        if name != self._activation:
+            self._activation = name
+            self.reset()
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, lr):
+        self._lr = _check_lr(lr)
+
+    @property
+    def batch_size(self):
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, batch_size):
+        self._batch_size = self._check_batch_size(batch_size)
+
+    def _check_batch_size(self, batch_size):
+        return _check_count(
+            batch_size,
+            "batch_size",
+            1,
+            self.n_train,
+            f"The training set has {self.n_train} points; 10 is a good start.",
+        )
+
+    def _make_data(self, kind, noise):
+        X, y = make_2d(kind, n=self.n_train + self.n_test, noise=noise, seed=self._seed)
+        self._data, self._noise = kind, float(noise)
+        self.X_train, self.y_train = X[: self.n_train], y[: self.n_train]
+        self.X_test, self.y_test = X[self.n_train :], y[self.n_train :]
+        self._tensors = {
+            "train": (torch.from_numpy(self.X_train), torch.from_numpy(self.y_train).double()),
+            "test": (torch.from_numpy(self.X_test), torch.from_numpy(self.y_test).double()),
+        }
+
+    # ---- network and training ----------------------------------------------------------------
+
+    def reset(self):
+        """Fresh weights (the same for the same seed and architecture), step 0, history cleared."""
+        rng = np.random.default_rng([self._seed, 1])
+        sizes = [2, *self._hidden, 1]
+        self._params = {}
+        for i, (D, M) in enumerate(itertools.pairwise(sizes), start=1):
+            bound = math.sqrt(6.0 / (D + M))  # Glorot: keeps tanh units out of saturation
+            self._params[f"W{i}"] = torch.tensor(
+                rng.uniform(-bound, bound, (D, M)), requires_grad=True
+            )
+            self._params[f"b{i}"] = torch.zeros(M, dtype=torch.float64, requires_grad=True)
+        self._batch_rng = np.random.default_rng([self._seed, 2])
+        self._order, self._pos = self._batch_rng.permutation(self.n_train), 0
+        self._step = 0
+        self.history = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
+        self._record()
+
+    def get_params(self):
+        """The weights as NumPy copies: "W1" (2, M1), "b1" (M1,), ..., the last layer has M = 1."""
+        return {name: p.detach().numpy().copy() for name, p in self._params.items()}
+
+    @property
+    def steps_taken(self):
+        """Minibatch steps since the last reset."""
+        return self._step
+
+    def _logits(self, X):
+        """(N,) logits of class 1 for X (N, 2) float64 tensor."""
+        act = _ACTIVATION_FNS[self._activation]
+        n_layers = len(self._params) // 2
+        h = X
+        for i in range(1, n_layers + 1):
+            h = h @ self._params[f"W{i}"] + self._params[f"b{i}"]
+            if i < n_layers:
+                h = act(h)
+        return h[:, 0]
+
+    def _next_batch(self):
+        if self._pos >= self.n_train:
+            self._order, self._pos = self._batch_rng.permutation(self.n_train), 0
+        idx = self._order[self._pos : self._pos + self._batch_size]
+        self._pos += self._batch_size
+        return torch.from_numpy(idx)
+
+    def step(self, n_steps=1):
+        """Run n_steps minibatch SGD steps, recording train and test loss and accuracy after each."""
+        n_steps = _check_count(n_steps, "n_steps", 0, 10**7, "Use a positive number of steps.")
+        X, y = self._tensors["train"]
+        params = list(self._params.values())
+        with _one_thread():
+            for _ in range(n_steps):
+                idx = self._next_batch()
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    self._logits(X[idx]), y[idx]
+                )
+                grads = torch.autograd.grad(loss, params)
+                with torch.no_grad():
+                    for p, g in zip(params, grads):
+                        p -= self._lr * g
+                self._step += 1
+                self._record()
+        return self
+
+    def _record(self):
+        with torch.no_grad(), _one_thread():
+            for split in ("train", "test"):
+                X, y = self._tensors[split]
+                z = self._logits(X)
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+                self.history[f"{split}_loss"].append(float(loss))
+                self.history[f"{split}_acc"].append(float(((z > 0).double() == y).double().mean()))
+
+    # ---- predictions -------------------------------------------------------------------------
+
+    def predict_proba(self, X):
+        """Probability of class 1 for each row of X (N, 2); returns (N,) float64."""
+        X = as_array(X, "X", dtype=np.float64, ndim=2)
+        if X.shape[1] != 2:
+            raise ValueError(f"X must be (N, 2), two coordinates per point; got shape {X.shape}")
+        with torch.no_grad(), _one_thread():
+            return torch.sigmoid(
+                self._logits(torch.tensor(X))
+            ).numpy()  # a copy: X may be read-only
+
+    def predict(self, X):
+        """Labels 0 or 1 for each row of X (N, 2); returns (N,) int64."""
+        return (self.predict_proba(X) > 0.5).astype(np.int64)
+
+    @property
+    def bounds(self):
+        """Half-width L of the square [-L, L]^2 that holds all the data with a margin."""
+        extent = max(np.abs(self.X_train).max(), np.abs(self.X_test).max())
+        return math.ceil(2 * (extent + 0.25)) / 2
+
+    def grid(self, resolution=100):
+        """The network's probability of class 1 over the square `bounds`.
+
+        Returns x1 (R,), x2 (R,) and P (R, R) with P[i, j] = P(y = 1 | x1[j], x2[i]), R = resolution,
+        ready for `ax.imshow(P, origin="lower", extent=(x1[0], x1[-1], x2[0], x2[-1]))`.
+        """
+        resolution = _check_count(resolution, "resolution", 2, 2000, "Use e.g. 100.")
+        L = self.bounds
+        x1 = x2 = np.linspace(-L, L, resolution)
+        G1, G2 = np.meshgrid(x1, x2)
+        P = self.predict_proba(np.column_stack([G1.ravel(), G2.ravel()])).reshape(G1.shape)
+        return x1, x2, P
+
+    # ---- text and picture --------------------------------------------------------------------
+
+    def describe(self):
+        """The settings and step count in one deterministic line (no losses: they are floats)."""
+        return (
+            f"Playground: {self._data} data, noise {self._noise:g}, hidden {self._hidden} "
+            f"{self._activation}, lr {self._lr:.3g}, batch {self._batch_size}, step {self._step}"
+        )
+
+    def summary(self):
+        """Step, train and test loss and accuracy in one line, rounded to 3 decimals."""
+        h = self.history
+        return (
+            f"step {self._step} | train loss {h['train_loss'][-1]:.3f}, acc {h['train_acc'][-1]:.3f}"
+            f" | test loss {h['test_loss'][-1]:.3f}, acc {h['test_acc'][-1]:.3f}"
+        )
+
+    def figure(self, resolution=100):
+        """A matplotlib Figure, not registered with pyplot: decision regions and loss curves."""
+        fig = Figure(figsize=(9.0, 4.4))
+        # Fixed margins: constrained layout would double the drawing time of every frame.
+        fig.subplots_adjust(left=0.06, right=0.98, bottom=0.2, top=0.92, wspace=0.2)
+        ax_regions, ax_loss = fig.subplots(1, 2, width_ratios=(1.0, 1.15))
+        self._draw_regions(ax_regions, resolution)
+        self._draw_losses(ax_loss)
+        handles = ax_regions.get_legend_handles_labels()
+        handles = [a + b for a, b in zip(handles, ax_loss.get_legend_handles_labels())]
+        fig.legend(
+            *handles,
+            loc="lower center",
+            ncols=6,
+            fontsize="small",
+            frameon=False,
+            borderaxespad=0.2,
+        )
+        return fig
+
+    def _draw_regions(self, ax, resolution):
+        # The shade is the network's probability of class 1 (white where it is unsure), the black
+        # line its decision boundary; train points are filled, test points hollow.
+        x1, x2, P = self.grid(resolution)
+        light = [_lighten(c, 0.55) for c in CLASS_COLORS[:2]]
+        cmap = LinearSegmentedColormap.from_list("playground", [light[0], "white", light[1]])
+        extent = (x1[0], x1[-1], x2[0], x2[-1])
+        ax.imshow(
+            P, origin="lower", extent=extent, cmap=cmap, vmin=0, vmax=1, interpolation="bilinear"
+        )
+        if P.min() < 0.5 < P.max():
+            ax.contour(x1, x2, P, levels=[0.5], colors="k", linewidths=1.0)
+        for k in (0, 1):
+            ax.scatter(
+                *self.X_train[self.y_train == k].T,
+                s=16,
+                color=CLASS_COLORS[k],
+                edgecolors="k",
+                linewidths=0.4,
+                label=f"train y = {k}",
+            )
+        for k in (0, 1):
+            ax.scatter(
+                *self.X_test[self.y_test == k].T,
+                s=16,
+                facecolors="none",
+                edgecolors=CLASS_COLORS[k],
+                linewidths=0.9,
+                label=f"test y = {k}",
+            )
+        ax.set_xlim(extent[:2])
+        ax.set_ylim(extent[2:])
+        ax.set_aspect("equal")
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+        ax.set_title(
+            f"{self._data}, noise {self._noise:g}: hidden {self._hidden} {self._activation}",
+            fontsize="medium",
+        )
+
+    def _draw_losses(self, ax):
+        # Not plots.plot_loss_curves: its default colours are those of the classes on the left.
+        h = self.history
+        steps = np.arange(len(h["train_loss"]))
+        last = [len(steps) - 1]  # a dot on the newest value, so step 0 shows too
+        ax.plot(
+            steps, h["train_loss"], color="k", marker="o", ms=3, markevery=last, label="train loss"
+        )
+        ax.plot(
+            steps,
+            h["test_loss"],
+            color="0.5",
+            linestyle="--",
+            marker="o",
+            ms=3,
+            markevery=last,
+            label="test loss",
+        )
+        ax.set_xlim(0, max(1, self._step))
+        ax.set_ylim(0, max(0.8, 1.05 * max(max(h["train_loss"]), max(h["test_loss"]))))
+        ax.set_xlabel("step")
+        ax.set_ylabel("cross-entropy loss")
+        ax.grid(alpha=0.3)
+        ax.set_title(
+            f"step {self._step}: train accuracy {h['train_acc'][-1]:.3f}, "
+            f"test {h['test_acc'][-1]:.3f}",
+            fontsize="medium",
+        )
+
+    def png(self, resolution=100, dpi=80):
+        """The `figure` as PNG bytes (720 x 352 pixels at the default dpi)."""
+        buffer = io.BytesIO()
+        self.figure(resolution).savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
+
+
+def _lighten(color, amount):
+    rgb = np.array(to_rgb(color))
+    return tuple(rgb + (1 - rgb) * amount)
+
+
+# ---- the view ------------------------------------------------------------------------------------
+
+_BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200)
+_RESETTING = ("data", "noise", "hidden", "activation")  # settings that start the network afresh
+
+
+class Playground(widgets.VBox):
+    """The playground widget: controls, a picture of the network's regions and losses, a status line.
+
+    The keyword arguments are the initial settings of `PlaygroundState`; `steps` trains that many
+    minibatch steps before the first picture. `self.state` is the PlaygroundState behind it.
+
+    Train is an `ipywidgets.Play`: while it plays, the browser sends a tick every `interval_ms`
+    and each tick trains `steps_per_frame` steps and redraws. The kernel only works between
+    ticks, so it stays free for other cells and for the other controls.
+
+    Displayed, it shows the live widget where widgets render, and elsewhere (GitHub, nbconvert)
+    a PNG of the current picture; its text/plain is `state.describe()`, deterministic for nbval.
+    """
+
+    def __init__(
+        self,
+        data="circle",
+        noise=0.1,
+        hidden="4,2",
+        activation="tanh",
+        lr=0.03,
+        batch_size=10,
+        seed=0,
+        steps=0,
+        steps_per_frame=25,
+        interval_ms=100,
+    ):
+        self.state = PlaygroundState(data, noise, hidden, activation, lr, batch_size, seed)
+        self.steps_per_frame = _check_count(
+            steps_per_frame, "steps_per_frame", 1, 10**4, "Use e.g. 25."
+        )
+        interval_ms = _check_count(interval_ms, "interval_ms", 10, 10**4, "Use e.g. 100.")
+        state = self.state
+        wide = {"description_width": "70px"}
+        self.controls = {
+            "data": widgets.Dropdown(options=DATASETS, value=state.data, description="data"),
+            "noise": widgets.FloatSlider(
+                value=state.noise,
+                min=0.0,
+                max=max(1.0, state.noise),
+                step=0.05,
+                description="noise",
+                readout_format=".2f",
+            ),
+            "hidden": widgets.Text(
+                value=", ".join(map(str, state.hidden)),
+                description="hidden",
+                placeholder="e.g. 4, 2",
+                tooltip=f"up to {MAX_LAYERS} layer sizes of 1..{MAX_UNITS}",
+            ),
+            "activation": widgets.Dropdown(
+                options=ACTIVATIONS, value=state.activation, description="activation"
+            ),
+            "lr": widgets.FloatLogSlider(
+                value=state.lr,
+                base=10,
+                step=0.1,
+                min=min(-3.0, math.floor(math.log10(state.lr))),
+                max=max(1.0, math.ceil(math.log10(state.lr))),
+                description="lr",
+                readout_format=".3g",
+            ),
+            "batch_size": widgets.Dropdown(
+                options=sorted(
+                    {b for b in _BATCH_SIZES if b <= state.n_train} | {state.batch_size}
+                ),
+                value=state.batch_size,
+                description="batch size",
+            ),
+        }
+        for control in self.controls.values():
+            control.style = wide
+            control.layout = widgets.Layout(width="250px")
+            if hasattr(control, "continuous_update"):
+                control.continuous_update = False  # act on release / Enter, not on every pixel
+            control.observe(self._on_setting, names="value")
+        self.train_button = widgets.Play(
+            value=0,
+            min=0,
+            max=10**9,
+            interval=interval_ms,
+            show_repeat=False,
+            description="train",
+            style=wide,
+            layout=widgets.Layout(width="250px"),
+        )
+        self.train_button.observe(self._on_tick, names="value")
+        self.step_button = widgets.Button(
+            description=f"+{self.steps_per_frame} steps",
+            tooltip=f"train {self.steps_per_frame} minibatch steps",
+        )
+        self.step_button.on_click(lambda _: self.train(self.steps_per_frame))
+        self.reset_button = widgets.Button(description="reset", tooltip="fresh initial weights")
+        self.reset_button.on_click(lambda _: self.reset())
+        self.status = widgets.Label()
+        self.message = widgets.HTML()  # why the last setting was refused; empty when all is well
+        self.image = widgets.Image(format="png")
+        self._skip_ticks_below = 0
+        c = self.controls
+        super().__init__(
+            children=[
+                widgets.HBox([self.train_button, self.step_button, self.reset_button, self.status]),
+                widgets.HBox([c["data"], c["noise"], c["hidden"]]),
+                widgets.HBox([c["activation"], c["lr"], c["batch_size"]]),
+                self.message,
+                self.image,
+            ]
+        )
+        self.train(steps)
+
+    # ---- actions -----------------------------------------------------------------------------
+
+    def train(self, n_steps):
+        """Train n_steps minibatch steps, then redraw."""
+        self.state.step(n_steps)
+        self.redraw()
+
+    def reset(self):
+        """Stop training, fresh initial weights, step 0."""
+        self.train_button.playing = False
+        self.state.reset()
+        self.redraw()
+
+    def redraw(self):
+        """Bring the picture and the status line up to date with `state`."""
+        self.image.value = self.state.png()
+        self.status.value = self.state.summary()
+
+    def _on_setting(self, change):
+        name = next(n for n, c in self.controls.items() if c is change["owner"])
+        try:
+            setattr(self.state, name, change["new"])
+        except (TypeError, ValueError) as error:
+            # Raised in a widget callback, the error would go to the kernel's log, unseen.
+            self.message.value = f'<span style="color: #b00">{html.escape(str(error))}</span>'
+            return
+        self.message.value = ""
+        if name in _RESETTING:
+            self.train_button.playing = False
+        self.redraw()
+
+    def _on_tick(self, change):
+        tick = change["new"]
+        if tick <= change["old"]:  # the stop button rewinds the counter to 0
+            self._skip_ticks_below = 0
+            return
+        if tick < self._skip_ticks_below:
+            return  # sent while the previous frame was being drawn: drop it, don't queue up
+        start = time.monotonic()
+        self.train(self.steps_per_frame)
+        elapsed_ms = 1000 * (time.monotonic() - start)
+        self._skip_ticks_below = tick + math.ceil(elapsed_ms / self.train_button.interval)
+
+    # ---- display -----------------------------------------------------------------------------
+
+    def __repr__(self):
+        return self.state.describe()
+
+    def _repr_mimebundle_(self, **kwargs):
+        # DOMWidget's bundle holds the widget view; add a picture and a deterministic text for
+        # where the view can't render (GitHub, nbconvert) and for nbval, which compares text/plain.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        self.redraw()
+        bundle["text/plain"] = self.state.describe()
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
