@@ -65,7 +65,9 @@ def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB):
         "argv": [sys.executable, "-m", "autograder.kernel", "-f", "{connection_file}"],
         "display_name": "nn273 grader (Python 3)",
         "language": "python",
-        "env": {"NN273_KERNEL_MEMORY_MB": str(int(memory_mb)), "MPLBACKEND": "Agg"},
+        # One thread: kernels run one after another, and torch's thread pool on a busy 2-core
+        # machine made an epoch 25 times slower.
+        "env": {"NN273_KERNEL_MEMORY_MB": str(int(memory_mb)), "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     path = str(spec_dir.parent.parent)

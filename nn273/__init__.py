@@ -4,8 +4,14 @@ Every notebook imports from here. The modules follow the course's data flow:
 
     data        shipped data files (iris, mcycle, MNIST subset) and 2-D generators
     linear      01_linear: linear classifiers, logistic and softmax regression
+    mlp         02_mlp: activations, parameter counts, the forward pass
+    backprop    03_backprop: layers' backward passes, losses, backprop through an MLP, autograd
     gradcheck   numerical gradients and gradient checks used by every notebook's tests
-    plots       decision regions, loss curves
+    plots       decision regions, loss curves, image grids
+    widgets     the interactive playground (the only module that imports ipywidgets)
+
+Each notebook's reference module implements its graded exercises; a later notebook may use an
+earlier one's, and hidden tests fail a student's function that calls its own notebook's.
 
 Shape glossary, used in every docstring:
 

@@ -183,6 +183,8 @@ def _describe(args, kwargs):
 def _show(name, value):
     if callable(value):
         return f"{name} = a function"
+    if isinstance(value, str):
+        return f"{name} = {value[:40]!r}"
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

@@ -1,0 +1,508 @@
+"""Known wrong and alternative right implementations of 02_mlp's graded functions.
+
+Each source is a complete definition that uses only `np` and the notebook's other graded functions
+(`activation` inside `mlp_forward`, for example), as a student's cell would.
+"""
+
+from . import Right, Wrong
+
+__all__ = ["ENTRIES"]
+
+ENTRIES = [
+    # ------------------------------------------------------------------------------ activation
+    Wrong(
+        "activation",
+        "logistic as 1 / (1 + exp(-r)): overflows for r = -1e4",
+        """\
+def activation(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        return 1.0 / (1.0 + np.exp(-r))
+    if name == "tanh":
+        return np.tanh(r)
+    if name == "gaussian":
+        return np.exp(-r**2)
+    if name == "relu":
+        return np.maximum(r, 0.0)
+    if name == "linear":
+        return r
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation",
+        "tanh from its definition (e^r - e^-r) / (e^r + e^-r): overflows for |r| = 800",
+        """\
+def activation(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        e = np.exp(-np.abs(r))
+        return np.where(r >= 0, 1 / (1 + e), e / (1 + e))
+    if name == "tanh":
+        return (np.exp(r) - np.exp(-r)) / (np.exp(r) + np.exp(-r))
+    if name == "gaussian":
+        return np.exp(-r**2)
+    if name == "relu":
+        return np.maximum(r, 0.0)
+    if name == "linear":
+        return r
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation",
+        "gaussian as the normal density's exp(-r**2 / 2)",
+        """\
+def activation(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        e = np.exp(-np.abs(r))
+        return np.where(r >= 0, 1 / (1 + e), e / (1 + e))
+    if name == "tanh":
+        return np.tanh(r)
+    if name == "gaussian":
+        return np.exp(-r**2 / 2)
+    if name == "relu":
+        return np.maximum(r, 0.0)
+    if name == "linear":
+        return r
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation",
+        "relu as the absolute value",
+        """\
+def activation(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        e = np.exp(-np.abs(r))
+        return np.where(r >= 0, 1 / (1 + e), e / (1 + e))
+    if name == "tanh":
+        return np.tanh(r)
+    if name == "gaussian":
+        return np.exp(-r**2)
+    if name == "relu":
+        return np.abs(r)
+    if name == "linear":
+        return r
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Right(
+        "activation",
+        "a loop over the entries with math-style formulas, as a table of functions",
+        """\
+def activation(name, r):
+    def logistic(v):
+        return 1.0 / (1.0 + np.exp(-v)) if v >= 0 else np.exp(v) / (1.0 + np.exp(v))
+
+    table = {
+        "logistic": logistic,
+        "tanh": np.tanh,
+        "gaussian": lambda v: np.exp(-v * v),
+        "relu": lambda v: v if v > 0 else 0.0,
+        "linear": lambda v: v,
+    }
+    if name not in table:
+        raise ValueError(f"name must be one of {sorted(table)}; got {name!r}")
+    r = np.asarray(r, dtype=float)
+    out = np.empty(r.shape)
+    for index in np.ndindex(r.shape):
+        out[index] = table[name](r[index])
+    return out
+""",
+    ),
+    # ------------------------------------------------------------------------- activation_grad
+    Wrong(
+        "activation_grad",
+        "tanh derivative 1 - tanh(r) instead of 1 - tanh(r)**2",
+        """\
+def activation_grad(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        s = activation("logistic", r)
+        return s * (1 - s)
+    if name == "tanh":
+        return 1 - np.tanh(r)
+    if name == "gaussian":
+        return -2 * r * np.exp(-r**2)
+    if name == "relu":
+        return (r > 0).astype(float)
+    if name == "linear":
+        return np.ones_like(r)
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation_grad",
+        "relu derivative 1 at r = 0 (r >= 0)",
+        """\
+def activation_grad(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        s = activation("logistic", r)
+        return s * (1 - s)
+    if name == "tanh":
+        return 1 - np.tanh(r) ** 2
+    if name == "gaussian":
+        return -2 * r * np.exp(-r**2)
+    if name == "relu":
+        return (r >= 0).astype(float)
+    if name == "linear":
+        return np.ones_like(r)
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation_grad",
+        "gaussian derivative without the factor 2",
+        """\
+def activation_grad(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        s = activation("logistic", r)
+        return s * (1 - s)
+    if name == "tanh":
+        return 1 - np.tanh(r) ** 2
+    if name == "gaussian":
+        return -r * np.exp(-r**2)
+    if name == "relu":
+        return (r > 0).astype(float)
+    if name == "linear":
+        return np.ones_like(r)
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation_grad",
+        "gaussian derivative with the wrong sign, 2 r exp(-r**2)",
+        """\
+def activation_grad(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        s = activation("logistic", r)
+        return s * (1 - s)
+    if name == "tanh":
+        return 1 - np.tanh(r) ** 2
+    if name == "gaussian":
+        return 2 * r * np.exp(-r**2)
+    if name == "relu":
+        return (r > 0).astype(float)
+    if name == "linear":
+        return np.ones_like(r)
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation_grad",
+        "logistic derivative s instead of s (1 - s)",
+        """\
+def activation_grad(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        return activation("logistic", r)
+    if name == "tanh":
+        return 1 - np.tanh(r) ** 2
+    if name == "gaussian":
+        return -2 * r * np.exp(-r**2)
+    if name == "relu":
+        return (r > 0).astype(float)
+    if name == "linear":
+        return np.ones_like(r)
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation_grad",
+        "logistic derivative as exp(-r) / (1 + exp(-r))**2: overflows for r = -1e4",
+        """\
+def activation_grad(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        return np.exp(-r) / (1 + np.exp(-r)) ** 2
+    if name == "tanh":
+        return 1 - np.tanh(r) ** 2
+    if name == "gaussian":
+        return -2 * r * np.exp(-r**2)
+    if name == "relu":
+        return (r > 0).astype(float)
+    if name == "linear":
+        return np.ones_like(r)
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Wrong(
+        "activation_grad",
+        "linear derivative returns r itself instead of ones",
+        """\
+def activation_grad(name, r):
+    r = np.asarray(r, dtype=float)
+    if name == "logistic":
+        s = activation("logistic", r)
+        return s * (1 - s)
+    if name == "tanh":
+        return 1 - np.tanh(r) ** 2
+    if name == "gaussian":
+        return -2 * r * np.exp(-r**2)
+    if name == "relu":
+        return (r > 0).astype(float)
+    if name == "linear":
+        return r
+    raise ValueError(f"unknown activation {name!r}")
+""",
+    ),
+    Right(
+        "activation_grad",
+        "a loop over the entries; the derivatives as exp(-|r|) / (1 + exp(-|r|))**2 and sech(r)**2",
+        """\
+def activation_grad(name, r):
+    def logistic(v):
+        e = np.exp(-abs(v))
+        return e / (1.0 + e) ** 2
+
+    table = {
+        "logistic": logistic,
+        "tanh": lambda v: 4 * np.exp(-2 * abs(v)) / (1 + np.exp(-2 * abs(v))) ** 2,  # sech(v)**2
+        "gaussian": lambda v: -2.0 * v * np.exp(-v * v),
+        "relu": lambda v: 1.0 if v > 0 else 0.0,
+        "linear": lambda v: 1.0,
+    }
+    if name not in table:
+        raise ValueError(f"name must be one of {sorted(table)}; got {name!r}")
+    r = np.asarray(r, dtype=float)
+    out = np.empty(r.shape)
+    for index in np.ndindex(r.shape):
+        out[index] = table[name](r[index])
+    return out
+""",
+    ),
+    # ------------------------------------------------------------------------ count_parameters
+    Wrong(
+        "count_parameters",
+        "weights only, no biases",
+        """\
+def count_parameters(layer_sizes):
+    sizes = list(layer_sizes)
+    return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
+""",
+    ),
+    Wrong(
+        "count_parameters",
+        "off by one: the last pair of layers is left out",
+        """\
+def count_parameters(layer_sizes):
+    sizes = list(layer_sizes)
+    return int(sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(sizes) - 2)))
+""",
+    ),
+    Wrong(
+        "count_parameters",
+        "a bias for every layer, the input layer included",
+        """\
+def count_parameters(layer_sizes):
+    sizes = list(layer_sizes)
+    return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + sum(sizes))
+""",
+    ),
+    Wrong(
+        "count_parameters",
+        "the bias counted on both sides, (a + 1)(b + 1)",
+        """\
+def count_parameters(layer_sizes):
+    sizes = list(layer_sizes)
+    return int(sum((a + 1) * (b + 1) for a, b in zip(sizes[:-1], sizes[1:])))
+""",
+    ),
+    Right(
+        "count_parameters",
+        "a loop that counts the entries of zero arrays shaped like W and b",
+        """\
+def count_parameters(layer_sizes):
+    total = 0
+    for l in range(len(layer_sizes) - 1):
+        W = np.zeros((layer_sizes[l], layer_sizes[l + 1]))
+        b = np.zeros(layer_sizes[l + 1])
+        total += W.size + b.size
+    return total
+""",
+    ),
+    # ----------------------------------------------------------------------------- mlp_forward
+    Wrong(
+        "mlp_forward",
+        "the hidden activation applied to the last layer too, before the output",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    A = np.asarray(X, dtype=float)
+    cache = []
+    for W, b in params:
+        R = A @ W + b
+        cache.append((A, R))
+        A = activation(hidden, R)
+    if output == "softmax":
+        E = np.exp(A - A.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True), cache
+    return activation(output, A), cache
+""",
+    ),
+    Wrong(
+        "mlp_forward",
+        "the bias forgotten",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    A = np.asarray(X, dtype=float)
+    cache = []
+    for l, (W, b) in enumerate(params):
+        R = A @ W
+        cache.append((A, R))
+        if l < len(params) - 1:
+            A = activation(hidden, R)
+        elif output == "softmax":
+            E = np.exp(R - R.max(axis=1, keepdims=True))
+            A = E / E.sum(axis=1, keepdims=True)
+        else:
+            A = activation(output, R)
+    return A, cache
+""",
+    ),
+    Wrong(
+        "mlp_forward",
+        "softmax over the wrong axis (each column normalized)",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    A = np.asarray(X, dtype=float)
+    cache = []
+    for l, (W, b) in enumerate(params):
+        R = A @ W + b
+        cache.append((A, R))
+        if l < len(params) - 1:
+            A = activation(hidden, R)
+        elif output == "softmax":
+            E = np.exp(R - R.max(axis=0, keepdims=True))
+            A = E / E.sum(axis=0, keepdims=True)
+        else:
+            A = activation(output, R)
+    return A, cache
+""",
+    ),
+    Wrong(
+        "mlp_forward",
+        "a forgotten transpose: X @ W.T, torch's weight convention",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    A = np.asarray(X, dtype=float)
+    cache = []
+    for l, (W, b) in enumerate(params):
+        R = A @ W.T + b
+        cache.append((A, R))
+        if l < len(params) - 1:
+            A = activation(hidden, R)
+        elif output == "softmax":
+            E = np.exp(R - R.max(axis=1, keepdims=True))
+            A = E / E.sum(axis=1, keepdims=True)
+        else:
+            A = activation(output, R)
+    return A, cache
+""",
+    ),
+    Wrong(
+        "mlp_forward",
+        "the output activation skipped: the last layer returns its responses R",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    A = np.asarray(X, dtype=float)
+    cache = []
+    for l, (W, b) in enumerate(params):
+        R = A @ W + b
+        cache.append((A, R))
+        A = activation(hidden, R) if l < len(params) - 1 else R
+    return A, cache
+""",
+    ),
+    Wrong(
+        "mlp_forward",
+        "softmax without subtracting the row maximum: overflows for responses of 1e4",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    A = np.asarray(X, dtype=float)
+    cache = []
+    for l, (W, b) in enumerate(params):
+        R = A @ W + b
+        cache.append((A, R))
+        if l < len(params) - 1:
+            A = activation(hidden, R)
+        elif output == "softmax":
+            E = np.exp(R)
+            A = E / E.sum(axis=1, keepdims=True)
+        else:
+            A = activation(output, R)
+    return A, cache
+""",
+    ),
+    Wrong(
+        "mlp_forward",
+        "the hidden activation also applied to the input X",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    A = activation(hidden, np.asarray(X, dtype=float))
+    cache = []
+    for l, (W, b) in enumerate(params):
+        R = A @ W + b
+        cache.append((A, R))
+        if l < len(params) - 1:
+            A = activation(hidden, R)
+        elif output == "softmax":
+            E = np.exp(R - R.max(axis=1, keepdims=True))
+            A = E / E.sum(axis=1, keepdims=True)
+        else:
+            A = activation(output, R)
+    return A, cache
+""",
+    ),
+    Right(
+        "mlp_forward",
+        "one example at a time, with loops over the units",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    X = np.asarray(X, dtype=float)
+    N = X.shape[0]
+    F = []
+    cache = [(np.zeros((N, W.shape[0])), np.zeros((N, W.shape[1]))) for W, b in params]
+    for i in range(N):
+        a = X[i]
+        for l, (W, b) in enumerate(params):
+            r = np.array(
+                [sum(a[d] * W[d, m] for d in range(W.shape[0])) + b[m] for m in range(W.shape[1])]
+            )
+            cache[l][0][i], cache[l][1][i] = a, r
+            if l < len(params) - 1:
+                a = activation(hidden, r)
+            elif output == "softmax":
+                e = np.exp(r - r.max())
+                a = e / e.sum()
+            else:
+                a = activation(output, r)
+        F.append(a)
+    return np.array(F), cache
+""",
+    ),
+    Right(
+        "mlp_forward",
+        "the layers folded with a list of activation names, softmax as exp(R - logsumexp)",
+        """\
+def mlp_forward(X, params, hidden="tanh", output="softmax"):
+    names = [hidden] * (len(params) - 1) + [output]
+    A = np.array(X, dtype=float)
+    cache = []
+    for (W, b), name in zip(params, names):
+        R = np.dot(A, W) + b[None, :]
+        cache.append((A, R))
+        if name == "softmax":
+            m = R.max(axis=1, keepdims=True)
+            A = np.exp(R - m - np.log(np.exp(R - m).sum(axis=1, keepdims=True)))
+        else:
+            A = activation(name, R)
+    return A, cache
+""",
+    ),
+]

@@ -1,0 +1,246 @@
+"""The hidden tests of 02_mlp, run in-process: they pass the solution and every Right entry of the
+catalogue silently, and fail the stub, every Wrong entry, a cheat, and a call of the reference.
+
+The harness rejects any function whose code lives in nn273/mlp.py, so "the solution" here is
+twofold: the reference's own source compiled under another file name, and the notebook's cells.
+"""
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import nn273.linear
+import nn273.mlp
+from autograder.catalogue import mlp as catalogue
+from autograder.hidden import mlp as hidden
+from autograder.hidden.harness import HiddenTestFailure
+
+FUNCTIONS = ["activation", "activation_grad", "count_parameters", "mlp_forward"]
+WRONG = [e for e in catalogue.ENTRIES if not e.right]
+RIGHT = [e for e in catalogue.ENTRIES if e.right]
+NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "02_mlp" / "02_mlp.ipynb"
+
+
+def _reference_copy():
+    source = Path(nn273.mlp.__file__).read_text()
+    namespace = {"__name__": "reference_copy_of_nn273_mlp", "__package__": "nn273"}
+    exec(compile(source, "<copy of nn273/mlp.py>", "exec"), namespace)
+    return namespace
+
+
+def _notebook_solution():
+    """The solution cells of the notebook, run where the notebook's first cell would have put
+    np and the softmax and sigmoid of 01_linear."""
+    namespace = {"np": np, "sigmoid": nn273.linear.sigmoid, "softmax": nn273.linear.softmax}
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    cells = {
+        c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells if c.cell_type == "code"
+    }
+    for name in FUNCTIONS:
+        exec(compile(cells[name].source, f"<notebook cell {name}>", "exec"), namespace)
+    return namespace
+
+
+SOLUTION = _reference_copy()
+SOLUTIONS = {"reference copy": SOLUTION, "notebook": _notebook_solution()}
+
+
+def _hidden(name):
+    return getattr(hidden, f"test_{name}")
+
+
+def _define(entry):
+    """Run an entry's source as the grader does: in a kernel holding np and the solution."""
+    kernel = {"np": np, **{name: SOLUTION[name] for name in FUNCTIONS}}
+    exec(compile(entry.source, f"<catalogue entry: {entry.description}>", "exec"), kernel)
+    return kernel[entry.function]
+
+
+def _entry_id(entry):
+    return f"{entry.function}: {entry.description}"
+
+
+def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
+    assert sorted(hidden.__all__) == sorted(f"test_{name}" for name in FUNCTIONS)
+    assert set(FUNCTIONS) <= set(nn273.mlp.__all__)
+    for name in FUNCTIONS:
+        assert sum(e.function == name for e in WRONG) >= 2, f"{name} needs two Wrong entries"
+        assert sum(e.function == name for e in RIGHT) >= 1, f"{name} needs a Right entry"
+
+
+@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=_entry_id)
+def test_entry_is_one_definition_using_only_np(entry):
+    assert entry.source.startswith(f"def {entry.function}("), entry.source
+    assert "import" not in entry.source and "nn273" not in entry.source
+    assert entry.source.count("\ndef ") == 0
+
+
+def test_hidden_module_holds_no_reference_function():
+    for value in vars(hidden).values():
+        assert getattr(value, "__module__", None) != "nn273.mlp", value
+
+
+@pytest.mark.parametrize("source", SOLUTIONS)
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_solution_passes_silently(name, source, capsys):
+    _hidden(name)(SOLUTIONS[source][name])
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("entry", RIGHT, ids=_entry_id)
+def test_right_entry_passes_silently(entry, capsys):
+    _hidden(entry.function)(_define(entry))
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("entry", WRONG, ids=_entry_id)
+def test_wrong_entry_fails_with_a_message(entry, capsys):
+    with pytest.raises(HiddenTestFailure) as failure:
+        _hidden(entry.function)(_define(entry))
+    assert entry.function in str(failure.value)
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_stub_fails(name):
+    stub = {}
+    exec(
+        f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n",
+        stub,
+    )
+    with pytest.raises(NotImplementedError):
+        _hidden(name)(stub[name])
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_calling_the_reference_is_rejected(name):
+    reference = getattr(nn273.mlp, name)
+    with pytest.raises(HiddenTestFailure, match="reference implementation"):
+        _hidden(name)(reference)
+
+    def wrapper(*args, **kwargs):
+        return reference(*args, **kwargs)
+
+    with pytest.raises(HiddenTestFailure, match="reference implementation"):
+        _hidden(name)(wrapper)
+
+
+def test_calling_the_reference_activation_inside_mlp_forward_is_rejected():
+    namespace = {"np": np, "activation": nn273.mlp.activation}
+    exec(compile(RIGHT[-1].source, "<student>", "exec"), namespace)
+    assert RIGHT[-1].function == "mlp_forward"
+    with pytest.raises(HiddenTestFailure, match="calls activation"):
+        hidden.test_mlp_forward(namespace["mlp_forward"])
+
+
+class _AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_object_equal_to_everything_fails(name):
+    def cheat(*args, **kwargs):
+        return (_AlwaysEqual(), []) if name == "mlp_forward" else _AlwaysEqual()
+
+    with pytest.raises(HiddenTestFailure, match="must be numbers"):
+        _hidden(name)(cheat)
+
+
+def test_modifying_an_input_fails():
+    def vandal_activation(name, r):
+        out = SOLUTION["activation"](name, r)
+        if isinstance(r, np.ndarray):
+            r[...] = 0
+        return out
+
+    with pytest.raises(HiddenTestFailure, match="modified its argument number 2"):
+        hidden.test_activation(vandal_activation)
+
+    def vandal_forward(X, params, hidden="tanh", output="softmax"):
+        out = SOLUTION["mlp_forward"](X, params, hidden, output)
+        params[0][1][...] = 0
+        return out
+
+    with pytest.raises(HiddenTestFailure, match=r"modified its argument number 2\[0\]\[1\]"):
+        hidden.test_mlp_forward(vandal_forward)
+
+    def vandal_count(layer_sizes):
+        out = SOLUTION["count_parameters"](layer_sizes)
+        if isinstance(layer_sizes, list):
+            layer_sizes.append(1)
+        return out
+
+    with pytest.raises(HiddenTestFailure, match="changed layer_sizes"):
+        hidden.test_count_parameters(vandal_count)
+
+
+def test_results_of_the_wrong_kind_fail():
+    def float_count(layer_sizes):
+        return float(SOLUTION["count_parameters"](layer_sizes))
+
+    with pytest.raises(HiddenTestFailure, match="must return an int"):
+        hidden.test_count_parameters(float_count)
+
+    def forward_without_cache(X, params, hidden="tanh", output="softmax"):
+        return SOLUTION["mlp_forward"](X, params, hidden, output)[0]
+
+    with pytest.raises(HiddenTestFailure, match=r"must return a pair \(F, cache\)"):
+        hidden.test_mlp_forward(forward_without_cache)
+
+    def forward_with_no_cache(X, params, hidden="tanh", output="softmax"):
+        return SOLUTION["mlp_forward"](X, params, hidden, output)[0], None
+
+    with pytest.raises(HiddenTestFailure, match="cache = None"):
+        hidden.test_mlp_forward(forward_with_no_cache)
+
+
+def test_forgotten_transpose_fails_on_square_weights_alone():
+    [entry] = [e for e in WRONG if "transpose" in e.description]
+    forward = _define(entry)
+    square = [c for c in hidden._forward_cases(hidden.H.rng("mlp_forward")) if "square" in c[4]]
+    assert square
+    for X, params, hidden_name, output, _ in square:
+        F, _ = forward(X, params, hidden=hidden_name, output=output)
+        assert not np.allclose(F, hidden._torch_forward(X, params, hidden_name, output))
+
+
+def test_wrong_defaults_fail():
+    def relu_by_default(X, params, hidden="relu", output="softmax"):
+        return SOLUTION["mlp_forward"](X, params, hidden, output)
+
+    with pytest.raises(HiddenTestFailure, match="defaults hidden='tanh'"):
+        hidden.test_mlp_forward(relu_by_default)
+
+
+def _failure(function, description):
+    [entry] = [e for e in WRONG if e.function == function and e.description == description]
+    with pytest.raises(HiddenTestFailure) as failure:
+        _hidden(function)(_define(entry))
+    return str(failure.value)
+
+
+def test_messages_say_what_is_wrong():
+    message = _failure("activation", "logistic as 1 / (1 + exp(-r)): overflows for r = -1e4")
+    assert (
+        "overflow" in message and "this was activation('logistic', r) for r = [-1.e+04," in message
+    )
+    message = _failure("activation_grad", "relu derivative 1 at r = 0 (r >= 0)")
+    assert "expected 0, received 1" in message and "derivative at 0 is 0" in message
+    message = _failure("activation_grad", "tanh derivative 1 - tanh(r) instead of 1 - tanh(r)**2")
+    assert "activation_grad('tanh', r)" in message and "1 - tanh(r)**2" in message
+    message = _failure("count_parameters", "weights only, no biases")
+    assert "expected 13, received 9" in message and "H (n + 1) + (H + 1)" in message
+    message = _failure("mlp_forward", "softmax over the wrong axis (each column normalized)")
+    assert "output='softmax'" in message and "softmax normalizes each row" in message
+    message = _failure(
+        "mlp_forward", "softmax without subtracting the row maximum: overflows for responses of 1e4"
+    )
+    assert "overflow" in message
