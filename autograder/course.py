@@ -5,18 +5,20 @@
     <workdir>/submitted/<student>/<id>/<id>.ipynb      what students handed in
     <workdir>/autograded/...  <workdir>/feedback/...   nbgrader's results, and <workdir>/gradebook.db
 
-`workdir` defaults to `grading/` at the repository root, which git ignores.
+`workdir` defaults to `grading/latest/` at the repository root; nbgrader's own commands use
+`grading/nbgrader/`. git ignores `grading/`.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSIGNMENTS", "COURSE", "Course", "RELEASE", "ROOT", "SOLUTIONS", "WORKDIR"]
+__all__ = ["ASSIGNMENTS", "COURSE", "Course", "NBGRADER_DIR", "RELEASE", "ROOT", "SOLUTIONS", "WORKDIR"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "notebooks"
-WORKDIR = ROOT / "grading"
+WORKDIR = ROOT / "grading" / "latest"  # `python -m autograder grade` (emptied on every run)
+NBGRADER_DIR = ROOT / "grading" / "nbgrader"  # nbgrader's own commands, run from the root
 
 # Assignment id -> the module name used for its reference (nn273.<name>), hidden tests
 # (autograder.hidden.<name>) and catalogue (autograder.catalogue.<name>). Fixed by CURRICULUM.md.
