@@ -165,3 +165,12 @@ def test_check_catches_a_test_that_cannot_fail(course):
 def test_cli_rejects_unknown_assignments(capsys):
     assert main(["check", "99_nothing"]) == 2
     assert "unknown assignment 99_nothing" in capsys.readouterr().err
+
+
+def test_feedback_is_written_per_student(course, tmp_path):
+    subs = tmp_path / "subs"
+    submit(subs, "alice", toy_notebook())
+    report = grade_submissions(subs, course, workdir=tmp_path / "work", feedback=True)
+    assert report["alice"][TOY].error is None
+    html = (tmp_path / "work" / "feedback" / "alice" / TOY / f"{TOY}.html").read_text()
+    assert "6.0" in html and "hidden_double" in html

@@ -43,10 +43,12 @@ class Harness:
         """A generator seeded from `name`, so each test draws the same inputs every time."""
         return np.random.default_rng(zlib.crc32(name.encode()))
 
-    def call(self, fn, *args, forbid=(), **kwargs):
+    def call(self, fn, *args, forbid=(), require=(), **kwargs):
         """Call the student's `fn`: warnings are errors, inputs must stay unchanged, no reference calls.
 
         forbid: more modules (e.g. torch.autograd) whose Python functions `fn` must not call.
+        require: modules of which `fn` must call at least one Python function (e.g. torch.autograd
+        in an exercise that asks for autograd).
         """
         name = getattr(fn, "__name__", repr(fn))
         forbidden = self._forbidden | {path for m in forbid for path in _spellings(Path(m.__file__).parent)}
@@ -54,11 +56,15 @@ class Harness:
         if not callable(fn):
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
         before = _snapshot(args, kwargs)
-        called_reference = []
+        required = {path for m in require for path in _spellings(Path(m.__file__).parent)}
+        called_reference, called_required = [], []
 
         def profile(frame, event, arg):
-            if event == "call" and _is_forbidden(frame.f_code.co_filename, forbidden):
-                called_reference.append(frame.f_code.co_name)
+            if event == "call":
+                if _is_forbidden(frame.f_code.co_filename, forbidden):
+                    called_reference.append(frame.f_code.co_name)
+                elif required and not called_required and _is_forbidden(frame.f_code.co_filename, required):
+                    called_required.append(frame.f_code.co_name)
 
         old_profile = sys.getprofile()
         with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
@@ -85,6 +91,11 @@ class Harness:
             raise HiddenTestFailure(
                 f"{name} calls {called_reference[0]}() from the course's reference implementation or a "
                 f"library this exercise asks you to do without ({names}); write the exercise yourself"
+            )
+        if required and not called_required:
+            raise HiddenTestFailure(
+                f"{name} must use {', '.join(m.__name__ for m in require)} as the exercise asks, "
+                f"and it never called it"
             )
         changed = _changed(before, args, kwargs)
         if changed:
@@ -174,6 +185,16 @@ def _changed(before, args, kwargs):
     return None
 
 
+def _shapes(value):
+    """Nested lists of arrays by their shapes: [((2, 3), (3,)), ((3, 1), (1,))]."""
+    if isinstance(value, np.ndarray):
+        return str(value.shape)
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_shapes(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return type(value).__name__
+
+
 def _describe(args, kwargs):
     """`(x = [1, 2], W of shape (3, 3))`: small inputs in full, larger ones by shape."""
     parts = [_show(f"#{i + 1}", a) for i, a in enumerate(args)] + [_show(k, v) for k, v in kwargs.items()]
@@ -185,6 +206,8 @@ def _show(name, value):
         return f"{name} = a function"
     if isinstance(value, str):
         return f"{name} = {value[:40]!r}"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (list, tuple, np.ndarray)) for v in value):
+        return f"{name} = {_shapes(value)}"
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

@@ -1,0 +1,97 @@
+"""autograder.hidden.harness: the guard every hidden test calls student code through."""
+
+import numpy as np
+import pytest
+import torch
+import torch.autograd
+
+import nn273.gradcheck
+from autograder.hidden.harness import Harness, HiddenTestFailure
+
+H = Harness(nn273.gradcheck)
+
+
+def test_a_right_function_passes_through_silently(capsys):
+    assert np.array_equal(H.call(lambda x, scale=1: x * scale, np.ones(2), scale=3), [3.0, 3.0])
+    assert capsys.readouterr() == ("", "")
+
+
+def test_calling_the_reference_fails_even_through_a_wrapper():
+    def mine(x):
+        return nn273.gradcheck.rel_error(x, x)
+
+    with pytest.raises(HiddenTestFailure, match="calls rel_error\\(\\) from the course's reference"):
+        H.call(mine, np.ones(2))
+
+
+def test_forbid_and_require_a_library():
+    def by_autograd(x):
+        t = torch.tensor(x, requires_grad=True)
+        (t**2).sum().backward()
+        return t.grad.numpy()
+
+    def by_hand(x):
+        return 2 * x
+
+    with pytest.raises(HiddenTestFailure, match="torch.autograd"):
+        H.call(by_autograd, np.ones(2), forbid=[torch.autograd])
+    assert np.array_equal(H.call(by_autograd, np.ones(2), require=[torch.autograd]), [2.0, 2.0])
+    with pytest.raises(HiddenTestFailure, match="must use torch.autograd .* never called it"):
+        H.call(by_hand, np.ones(2), require=[torch.autograd])
+
+
+def test_changed_inputs_are_found_inside_lists_and_dicts():
+    def vandal(params, state=None):
+        params[1][0][0] = 5.0
+        return 0.0
+
+    params = [(np.ones(2), np.ones(2)), (np.ones(2), np.ones(1))]
+    with pytest.raises(HiddenTestFailure, match=r"modified its argument number 1\[1\]\[0\]"):
+        H.call(vandal, params)
+
+    def counter(x, state):
+        state["m"] += 1
+        return x
+
+    with pytest.raises(HiddenTestFailure, match=r"modified its state\['m'\]"):
+        H.call(counter, np.ones(1), state={"m": np.zeros(2)})
+
+
+def test_warnings_and_crashes_fail_with_the_inputs_that_caused_them():
+    def log_loss(x):
+        return np.log(x)
+
+    with pytest.raises(HiddenTestFailure, match=r"log_loss\(#1 = \[0\., 1\.\]\) hit a floating-point problem"):
+        H.call(log_loss, np.array([0.0, 1.0]))
+
+    def crash(name, params):
+        raise KeyError(name)
+
+    with pytest.raises(HiddenTestFailure, match=r"#1 = 'tanh', #2 = \[\(\(2, 3\), \(3,\)\)\]\) raised KeyError"):
+        H.call(crash, "tanh", [(np.ones((2, 3)), np.ones(3))])
+
+
+def test_not_implemented_passes_through_for_stubs():
+    def stub(x):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        H.call(stub, np.ones(1))
+
+
+def test_results_are_converted_before_comparing():
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+
+    with pytest.raises(HiddenTestFailure, match="must be numbers"):
+        H.assert_close(AlwaysEqual(), np.ones(2), "result")
+    with pytest.raises(HiddenTestFailure, match="wrong at index \\(1,\\): expected 2, received 3"):
+        H.assert_close([1.0, 3.0], [1.0, 2.0], "result")
+
+
+def test_assert_gradient():
+    x = np.array([1e-3, 1.0, -2.0])
+    H.assert_gradient(lambda a: float(np.sum(a**3)), x, 3 * x**2, "gradient")
+    with pytest.raises(HiddenTestFailure, match="index \\(2,\\)"):
+        H.assert_gradient(lambda a: float(np.sum(a**3)), x, 3 * x**2 * np.array([1, 1, -1]), "gradient")

@@ -1,0 +1,298 @@
+"""The hidden tests of 03_backprop, run in-process: they pass the solution and every Right entry of the
+catalogue silently, and fail the stub, every Wrong entry, a cheat, a call of the reference, and
+autograd inside the hand-written backward pass.
+
+The harness rejects any function whose code lives in nn273/backprop.py or nn273/gradcheck.py, so
+"the solution" here is the references' own source compiled under other file names: the same code,
+not the guarded modules.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import nn273.backprop
+import nn273.gradcheck
+from autograder.catalogue import backprop as catalogue
+from autograder.hidden import backprop as hidden
+from autograder.hidden.harness import HiddenTestFailure
+from nn273.linear import sigmoid, softmax
+from nn273.mlp import activation, activation_grad, mlp_forward
+
+FUNCTIONS = [
+    "numerical_gradient",
+    "linear_forward",
+    "linear_backward",
+    "mse_loss",
+    "mlp_loss_and_grads",
+    "torch_loss_and_grads",
+]
+WRONG = [e for e in catalogue.ENTRIES if not e.right]
+RIGHT = [e for e in catalogue.ENTRIES if e.right]
+# What the notebook's first cell imports, so what a catalogue entry may use by name.
+NOTEBOOK_NAMES = {
+    "np": np,
+    "torch": torch,
+    "activation": activation,
+    "activation_grad": activation_grad,
+    "mlp_forward": mlp_forward,
+    "sigmoid": sigmoid,
+    "softmax": softmax,
+}
+
+
+def _copy_of(module):
+    source = Path(module.__file__).read_text()
+    namespace = {"__name__": f"copy_of_{module.__name__}", "__package__": "nn273"}
+    exec(compile(source, f"<copy of {Path(module.__file__).name}>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def _solution():
+    backprop, gradcheck = _copy_of(nn273.backprop), _copy_of(nn273.gradcheck)
+    solution = {name: backprop[name] for name in FUNCTIONS if name != "numerical_gradient"}
+    solution["numerical_gradient"] = gradcheck["numerical_gradient"]
+    return solution
+
+
+SOLUTION = _solution()
+
+
+def _run(name, fn):
+    """The hidden test of `name` on fn, as the notebook's hidden cell calls it."""
+    test = getattr(hidden, f"test_{name}")
+    if name == "linear_backward":
+        return test(fn, SOLUTION["linear_forward"])
+    return test(fn)
+
+
+def _define(entry):
+    """Run an entry's source as the grader does: in a kernel with the notebook's imports and the solution."""
+    kernel = {**NOTEBOOK_NAMES, **SOLUTION}
+    exec(compile(entry.source, f"<catalogue entry: {entry.description}>", "exec"), kernel)  # noqa: S102
+    return kernel[entry.function]
+
+
+def _entry_id(entry):
+    return f"{entry.function}: {entry.description}"
+
+
+def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
+    assert sorted(hidden.__all__) == sorted(f"test_{name}" for name in FUNCTIONS)
+    for name in FUNCTIONS:
+        assert sum(e.function == name for e in WRONG) >= 2, f"{name} needs two Wrong entries"
+        assert sum(e.function == name for e in RIGHT) >= 1, f"{name} needs a Right entry"
+
+
+def test_hidden_tests_use_the_contracts_names():
+    assert hidden.ACTIVATIONS == nn273.mlp.ACTIVATIONS
+    assert sorted(hidden.PAIRS) == sorted(nn273.backprop.ALLOWED)
+
+
+@pytest.mark.parametrize("name", nn273.mlp.ACTIVATIONS)
+def test_oracle_activations_are_02s(name):
+    r = np.linspace(-4, 4, 41)
+    expected = activation(name, r)
+    assert np.allclose(
+        hidden._TORCH_HIDDEN[name](torch.tensor(r)).numpy(), expected, rtol=1e-14, atol=1e-15
+    )
+    assert np.allclose(hidden._NUMPY_HIDDEN[name](r), expected, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=_entry_id)
+def test_entry_is_one_definition_using_only_the_notebooks_names(entry):
+    assert entry.source.startswith(f"def {entry.function}("), entry.source
+    assert "import" not in entry.source and "nn273" not in entry.source
+    assert entry.source.count("\ndef ") == 0
+
+
+def test_hidden_module_holds_no_reference_function():
+    for value in vars(hidden).values():
+        assert getattr(value, "__module__", None) not in ("nn273.backprop", "nn273.gradcheck"), (
+            value
+        )
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_solution_passes_silently(name, capfd):
+    _run(name, SOLUTION[name])
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("entry", RIGHT, ids=_entry_id)
+def test_right_entry_passes_silently(entry, capfd):
+    _run(entry.function, _define(entry))
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("entry", WRONG, ids=_entry_id)
+def test_wrong_entry_fails_with_a_message(entry, capfd):
+    with pytest.raises(HiddenTestFailure) as failure:
+        _run(entry.function, _define(entry))
+    assert entry.function in str(failure.value)
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_stub_fails(name):
+    stub = {}
+    source = (
+        f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+    )
+    exec(source, stub)  # noqa: S102
+    with pytest.raises(NotImplementedError):
+        _run(name, stub[name])
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_calling_the_reference_is_rejected(name):
+    reference = getattr(nn273.backprop, name)
+    with pytest.raises(HiddenTestFailure, match="reference implementation"):
+        _run(name, reference)
+
+    def wrapper(*args, **kwargs):
+        return reference(*args, **kwargs)
+
+    with pytest.raises(HiddenTestFailure, match="reference implementation"):
+        _run(name, wrapper)
+
+
+def test_numerical_gradient_reference_is_gradchecks():
+    assert nn273.backprop.numerical_gradient is nn273.gradcheck.numerical_gradient
+
+
+def _backward():
+    x = torch.ones(2, requires_grad=True)
+    (x**2).sum().backward()
+
+
+def _autograd_grad():
+    x = torch.ones(2, requires_grad=True)
+    torch.autograd.grad((x**2).sum(), [x])
+
+
+@pytest.mark.parametrize("autograd", [_backward, _autograd_grad], ids=["backward", "autograd.grad"])
+def test_autograd_inside_mlp_loss_and_grads_is_rejected(autograd):
+    solution = SOLUTION["mlp_loss_and_grads"]
+
+    def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
+        autograd()  # even on a throwaway tensor: the backward pass must be written by hand
+        return solution(X, Y, params, hidden, output, loss)
+
+    with pytest.raises(HiddenTestFailure, match=r"torch\.autograd"):
+        hidden.test_mlp_loss_and_grads(mlp_loss_and_grads)
+
+
+def test_torch_loss_and_grads_may_use_autograd():
+    hidden.test_torch_loss_and_grads(SOLUTION["torch_loss_and_grads"])
+
+
+class _AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("shape", ["object", "pair", "triple"])
+def test_object_equal_to_everything_fails(name, shape):
+    cheat_value = {
+        "object": _AlwaysEqual(),
+        "pair": (_AlwaysEqual(), _AlwaysEqual()),
+        "triple": (_AlwaysEqual(), _AlwaysEqual(), _AlwaysEqual()),
+    }[shape]
+
+    def cheat(*args, **kwargs):
+        return cheat_value
+
+    with pytest.raises(HiddenTestFailure, match="must (be numbers|return|hold|use torch.autograd)"):
+        _run(name, cheat)
+
+
+@pytest.mark.parametrize(
+    "name", ["linear_forward", "mse_loss", "mlp_loss_and_grads", "torch_loss_and_grads"]
+)
+def test_modifying_an_input_fails(name):
+    solution = SOLUTION[name]
+
+    def vandal(*args):
+        out = solution(*args)
+        args[0][...] = 0
+        return out
+
+    with pytest.raises(HiddenTestFailure, match="modified its argument number 1"):
+        _run(name, vandal)
+
+
+@pytest.mark.parametrize("name", ["mlp_loss_and_grads", "torch_loss_and_grads"])
+def test_modifying_params_fails(name):
+    solution = SOLUTION[name]
+
+    def vandal(X, Y, params, *rest):
+        out = solution(X, Y, params, *rest)
+        params[0][0][...] = 0
+        return out
+
+    with pytest.raises(HiddenTestFailure, match=r"modified its argument number 3\[0\]\[0\]"):
+        _run(name, vandal)
+
+
+def test_tensor_that_requires_grad_is_explained():
+    solution = SOLUTION["torch_loss_and_grads"]
+
+    def returns_tensor(*args):
+        J, grads = solution(*args)
+        return torch.tensor(J, requires_grad=True), grads
+
+    with pytest.raises(HiddenTestFailure, match=r"J\.item\(\)"):
+        hidden.test_torch_loss_and_grads(returns_tensor)
+
+
+def _failure(function, description):
+    [entry] = [e for e in WRONG if e.function == function and e.description == description]
+    with pytest.raises(HiddenTestFailure) as failure:
+        _run(function, _define(entry))
+    return str(failure.value)
+
+
+def test_messages_say_what_is_wrong():
+    message = _failure("numerical_gradient", "forward differences (f(x + h) - f(x)) / h")
+    assert "central differences" in message and "expected" in message and "x = [" in message
+    message = _failure(
+        "numerical_gradient", "perturbs the caller's x (np.asarray, no copy) and never restores it"
+    )
+    assert "modified its argument number 2" in message
+    message = _failure("numerical_gradient", "perturbs x.ravel(), a copy when x is not contiguous")
+    assert "non-contiguous" in message
+    message = _failure("linear_backward", "dW transposed: dout.T @ X")
+    assert "dW of linear_backward" in message and "X.T @ dout" in message
+    message = _failure("mse_loss", "a mean over all N*K elements")
+    assert "J of mse_loss" in message and "averages over the N examples" in message
+    message = _failure("mlp_loss_and_grads", "hidden activation's derivative forgotten")
+    assert "central differences of your own J" in message and "layer sizes" in message
+    message = _failure(
+        "mlp_loss_and_grads",
+        "calls torch_loss_and_grads: autograd instead of backpropagation by hand",
+    )
+    assert "torch.autograd" in message
+    message = _failure(
+        "mlp_loss_and_grads",
+        "logistic nll as -(Y log F + (1 - Y) log(1 - F)): log(0) at large logits",
+    )
+    assert "floating-point" in message and "logits of about 1e3" in message
+    message = _failure("torch_loss_and_grads", "float32 tensors")
+    assert "float64" in message
+
+
+def test_a_wrong_forward_is_named_in_the_backward_test():
+    wrong_forward = _define(
+        next(e for e in WRONG if e.function == "linear_forward" and "bias" in e.description)
+    )
+    with pytest.raises(HiddenTestFailure, match="Make linear_forward right first"):
+        hidden.test_linear_backward(SOLUTION["linear_backward"], wrong_forward)
