@@ -29,5 +29,25 @@ def store_outputs(assignment, course=COURSE, timeout=600):
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    _drop_live_widgets(nb)
     nbformat.write(nb, path)
     return seconds
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _drop_live_widgets(nb):
+    """Keep a widget's static picture, not its live view.
+
+    A stored widget view points at a model that exists only in a running kernel (and the saved
+    widget state has random ids that change on every run); where a picture was displayed with it, a
+    reader of the stored notebook sees the picture instead of "model not found", and the file
+    stays the same from run to run.
+    """
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET_VIEW in data and "image/png" in data:
+                del data[WIDGET_VIEW]
