@@ -95,3 +95,14 @@ def test_assert_gradient():
     H.assert_gradient(lambda a: float(np.sum(a**3)), x, 3 * x**2, "gradient")
     with pytest.raises(HiddenTestFailure, match="index \\(2,\\)"):
         H.assert_gradient(lambda a: float(np.sum(a**3)), x, 3 * x**2 * np.array([1, 1, -1]), "gradient")
+
+
+def test_case_and_hint_are_added_to_failures():
+    def wrong(x):
+        return x + 1
+
+    with pytest.raises(HiddenTestFailure, match="modified its argument number 1; .*; this was double"):
+        H.call(lambda x: x.__setitem__(0, 9), np.zeros(1), case="double")
+    with pytest.raises(HiddenTestFailure, match="expected 1, received 2.*r = 0 must give 1"):
+        with H.hint("(r = 0 must give 1)"):
+            H.assert_close(H.call(wrong, np.ones(1), case="wrong"), np.ones(1), "result")

@@ -2,12 +2,9 @@
 catalogue silently, and fail the stub, every Wrong entry, a cheat, a call of the reference, and
 autograd inside the hand-written backward pass.
 
-The harness rejects any function whose code lives in nn273/backprop.py or nn273/gradcheck.py, so
-"the solution" here is the references' own source compiled under other file names: the same code,
-not the guarded modules.
+"The solution" here is the source of nn273/backprop.py and nn273/gradcheck.py compiled under other
+file names (see tests/hidden_support.py): the same code, not the modules the harness guards.
 """
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +15,22 @@ import nn273.gradcheck
 from autograder.catalogue import backprop as catalogue
 from autograder.hidden import backprop as hidden
 from autograder.hidden.harness import HiddenTestFailure
+from hidden_support import (
+    AlwaysEqual,
+    assert_fails_with_a_message,
+    assert_hidden_tests_and_entries,
+    assert_modifying_the_first_argument_fails,
+    assert_no_reference_function,
+    assert_one_definition,
+    assert_passes_silently,
+    assert_reference_rejected,
+    assert_stub_fails,
+    define,
+    entry_id,
+    failure_message,
+    reference_copy,
+    wrong_and_right,
+)
 from nn273.linear import sigmoid, softmax
 from nn273.mlp import activation, activation_grad, mlp_forward
 
@@ -29,8 +42,7 @@ FUNCTIONS = [
     "mlp_loss_and_grads",
     "torch_loss_and_grads",
 ]
-WRONG = [e for e in catalogue.ENTRIES if not e.right]
-RIGHT = [e for e in catalogue.ENTRIES if e.right]
+WRONG, RIGHT = wrong_and_right(catalogue.ENTRIES)
 # What the notebook's first cell imports, so what a catalogue entry may use by name.
 NOTEBOOK_NAMES = {
     "np": np,
@@ -43,21 +55,17 @@ NOTEBOOK_NAMES = {
 }
 
 
-def _copy_of(module):
-    source = Path(module.__file__).read_text()
-    namespace = {"__name__": f"copy_of_{module.__name__}", "__package__": "nn273"}
-    exec(compile(source, f"<copy of {Path(module.__file__).name}>", "exec"), namespace)  # noqa: S102
-    return namespace
-
-
 def _solution():
-    backprop, gradcheck = _copy_of(nn273.backprop), _copy_of(nn273.gradcheck)
+    backprop, gradcheck = reference_copy(nn273.backprop), reference_copy(nn273.gradcheck)
     solution = {name: backprop[name] for name in FUNCTIONS if name != "numerical_gradient"}
     solution["numerical_gradient"] = gradcheck["numerical_gradient"]
     return solution
 
 
 SOLUTION = _solution()
+# What a catalogue entry runs with: the notebook's imports and the solution, as in the grader's
+# kernel.
+KERNEL = {**NOTEBOOK_NAMES, **SOLUTION}
 
 
 def _run(name, fn):
@@ -68,22 +76,8 @@ def _run(name, fn):
     return test(fn)
 
 
-def _define(entry):
-    """Run an entry's source as the grader does: in a kernel with the notebook's imports and the solution."""
-    kernel = {**NOTEBOOK_NAMES, **SOLUTION}
-    exec(compile(entry.source, f"<catalogue entry: {entry.description}>", "exec"), kernel)  # noqa: S102
-    return kernel[entry.function]
-
-
-def _entry_id(entry):
-    return f"{entry.function}: {entry.description}"
-
-
 def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
-    assert sorted(hidden.__all__) == sorted(f"test_{name}" for name in FUNCTIONS)
-    for name in FUNCTIONS:
-        assert sum(e.function == name for e in WRONG) >= 2, f"{name} needs two Wrong entries"
-        assert sum(e.function == name for e in RIGHT) >= 1, f"{name} needs a Right entry"
+    assert_hidden_tests_and_entries(hidden, FUNCTIONS, catalogue.ENTRIES)
 
 
 def test_hidden_tests_use_the_contracts_names():
@@ -101,62 +95,38 @@ def test_oracle_activations_are_02s(name):
     assert np.allclose(hidden._NUMPY_HIDDEN[name](r), expected, rtol=1e-14, atol=1e-15)
 
 
-@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=_entry_id)
+@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=entry_id)
 def test_entry_is_one_definition_using_only_the_notebooks_names(entry):
-    assert entry.source.startswith(f"def {entry.function}("), entry.source
-    assert "import" not in entry.source and "nn273" not in entry.source
-    assert entry.source.count("\ndef ") == 0
+    assert_one_definition(entry)
 
 
 def test_hidden_module_holds_no_reference_function():
-    for value in vars(hidden).values():
-        assert getattr(value, "__module__", None) not in ("nn273.backprop", "nn273.gradcheck"), (
-            value
-        )
+    assert_no_reference_function(hidden, "nn273.backprop", "nn273.gradcheck")
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_solution_passes_silently(name, capfd):
-    _run(name, SOLUTION[name])
-    assert capfd.readouterr() == ("", "")
+    assert_passes_silently(_run, name, SOLUTION[name], capfd)
 
 
-@pytest.mark.parametrize("entry", RIGHT, ids=_entry_id)
+@pytest.mark.parametrize("entry", RIGHT, ids=entry_id)
 def test_right_entry_passes_silently(entry, capfd):
-    _run(entry.function, _define(entry))
-    assert capfd.readouterr() == ("", "")
+    assert_passes_silently(_run, entry.function, define(entry, KERNEL), capfd)
 
 
-@pytest.mark.parametrize("entry", WRONG, ids=_entry_id)
+@pytest.mark.parametrize("entry", WRONG, ids=entry_id)
 def test_wrong_entry_fails_with_a_message(entry, capfd):
-    with pytest.raises(HiddenTestFailure) as failure:
-        _run(entry.function, _define(entry))
-    assert entry.function in str(failure.value)
-    assert capfd.readouterr() == ("", "")
+    assert_fails_with_a_message(_run, entry.function, define(entry, KERNEL), capfd)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_stub_fails(name):
-    stub = {}
-    source = (
-        f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
-    )
-    exec(source, stub)  # noqa: S102
-    with pytest.raises(NotImplementedError):
-        _run(name, stub[name])
+    assert_stub_fails(_run, name)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_calling_the_reference_is_rejected(name):
-    reference = getattr(nn273.backprop, name)
-    with pytest.raises(HiddenTestFailure, match="reference implementation"):
-        _run(name, reference)
-
-    def wrapper(*args, **kwargs):
-        return reference(*args, **kwargs)
-
-    with pytest.raises(HiddenTestFailure, match="reference implementation"):
-        _run(name, wrapper)
+    assert_reference_rejected(_run, name, getattr(nn273.backprop, name))
 
 
 def test_numerical_gradient_reference_is_gradchecks():
@@ -189,23 +159,13 @@ def test_torch_loss_and_grads_may_use_autograd():
     hidden.test_torch_loss_and_grads(SOLUTION["torch_loss_and_grads"])
 
 
-class _AlwaysEqual:
-    def __eq__(self, other):
-        return True
-
-    def __ne__(self, other):
-        return False
-
-    __hash__ = object.__hash__
-
-
 @pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("shape", ["object", "pair", "triple"])
 def test_object_equal_to_everything_fails(name, shape):
     cheat_value = {
-        "object": _AlwaysEqual(),
-        "pair": (_AlwaysEqual(), _AlwaysEqual()),
-        "triple": (_AlwaysEqual(), _AlwaysEqual(), _AlwaysEqual()),
+        "object": AlwaysEqual(),
+        "pair": (AlwaysEqual(), AlwaysEqual()),
+        "triple": (AlwaysEqual(), AlwaysEqual(), AlwaysEqual()),
     }[shape]
 
     def cheat(*args, **kwargs):
@@ -219,15 +179,7 @@ def test_object_equal_to_everything_fails(name, shape):
     "name", ["linear_forward", "mse_loss", "mlp_loss_and_grads", "torch_loss_and_grads"]
 )
 def test_modifying_an_input_fails(name):
-    solution = SOLUTION[name]
-
-    def vandal(*args):
-        out = solution(*args)
-        args[0][...] = 0
-        return out
-
-    with pytest.raises(HiddenTestFailure, match="modified its argument number 1"):
-        _run(name, vandal)
+    assert_modifying_the_first_argument_fails(_run, name, SOLUTION[name])
 
 
 @pytest.mark.parametrize("name", ["mlp_loss_and_grads", "torch_loss_and_grads"])
@@ -256,9 +208,7 @@ def test_tensor_that_requires_grad_is_explained():
 
 def _failure(function, description):
     [entry] = [e for e in WRONG if e.function == function and e.description == description]
-    with pytest.raises(HiddenTestFailure) as failure:
-        _run(function, _define(entry))
-    return str(failure.value)
+    return failure_message(_run, function, define(entry, KERNEL))
 
 
 def test_messages_say_what_is_wrong():
@@ -291,8 +241,7 @@ def test_messages_say_what_is_wrong():
 
 
 def test_a_wrong_forward_is_named_in_the_backward_test():
-    wrong_forward = _define(
-        next(e for e in WRONG if e.function == "linear_forward" and "bias" in e.description)
-    )
+    entry = next(e for e in WRONG if e.function == "linear_forward" and "bias" in e.description)
+    wrong_forward = define(entry, KERNEL)
     with pytest.raises(HiddenTestFailure, match="Make linear_forward right first"):
         hidden.test_linear_backward(SOLUTION["linear_backward"], wrong_forward)

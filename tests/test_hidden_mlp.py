@@ -1,8 +1,8 @@
 """The hidden tests of 02_mlp, run in-process: they pass the solution and every Right entry of the
 catalogue silently, and fail the stub, every Wrong entry, a cheat, and a call of the reference.
 
-The harness rejects any function whose code lives in nn273/mlp.py, so "the solution" here is
-twofold: the reference's own source compiled under another file name, and the notebook's cells.
+"The solution" here is twofold: nn273/mlp.py's own source compiled under another file name (see
+tests/hidden_support.py), and the notebook's cells.
 """
 
 from pathlib import Path
@@ -16,18 +16,25 @@ import nn273.mlp
 from autograder.catalogue import mlp as catalogue
 from autograder.hidden import mlp as hidden
 from autograder.hidden.harness import HiddenTestFailure
+from hidden_support import (
+    AlwaysEqual,
+    assert_fails_with_a_message,
+    assert_hidden_tests_and_entries,
+    assert_no_reference_function,
+    assert_one_definition,
+    assert_passes_silently,
+    assert_reference_rejected,
+    assert_stub_fails,
+    define,
+    entry_id,
+    failure_message,
+    reference_copy,
+    wrong_and_right,
+)
 
 FUNCTIONS = ["activation", "activation_grad", "count_parameters", "mlp_forward"]
-WRONG = [e for e in catalogue.ENTRIES if not e.right]
-RIGHT = [e for e in catalogue.ENTRIES if e.right]
+WRONG, RIGHT = wrong_and_right(catalogue.ENTRIES)
 NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "02_mlp" / "02_mlp.ipynb"
-
-
-def _reference_copy():
-    source = Path(nn273.mlp.__file__).read_text()
-    namespace = {"__name__": "reference_copy_of_nn273_mlp", "__package__": "nn273"}
-    exec(compile(source, "<copy of nn273/mlp.py>", "exec"), namespace)
-    return namespace
 
 
 def _notebook_solution():
@@ -43,88 +50,55 @@ def _notebook_solution():
     return namespace
 
 
-SOLUTION = _reference_copy()
+SOLUTION = reference_copy(nn273.mlp)
 SOLUTIONS = {"reference copy": SOLUTION, "notebook": _notebook_solution()}
+# What a catalogue entry runs with: np and the solution, as in the grader's kernel.
+KERNEL = {"np": np, **{name: SOLUTION[name] for name in FUNCTIONS}}
 
 
-def _hidden(name):
-    return getattr(hidden, f"test_{name}")
-
-
-def _define(entry):
-    """Run an entry's source as the grader does: in a kernel holding np and the solution."""
-    kernel = {"np": np, **{name: SOLUTION[name] for name in FUNCTIONS}}
-    exec(compile(entry.source, f"<catalogue entry: {entry.description}>", "exec"), kernel)
-    return kernel[entry.function]
-
-
-def _entry_id(entry):
-    return f"{entry.function}: {entry.description}"
+def _run(name, fn):
+    """The hidden test of `name` on fn, as the notebook's hidden cell calls it."""
+    return getattr(hidden, f"test_{name}")(fn)
 
 
 def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
-    assert sorted(hidden.__all__) == sorted(f"test_{name}" for name in FUNCTIONS)
+    assert_hidden_tests_and_entries(hidden, FUNCTIONS, catalogue.ENTRIES)
     assert set(FUNCTIONS) <= set(nn273.mlp.__all__)
-    for name in FUNCTIONS:
-        assert sum(e.function == name for e in WRONG) >= 2, f"{name} needs two Wrong entries"
-        assert sum(e.function == name for e in RIGHT) >= 1, f"{name} needs a Right entry"
 
 
-@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=_entry_id)
+@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=entry_id)
 def test_entry_is_one_definition_using_only_np(entry):
-    assert entry.source.startswith(f"def {entry.function}("), entry.source
-    assert "import" not in entry.source and "nn273" not in entry.source
-    assert entry.source.count("\ndef ") == 0
+    assert_one_definition(entry)
 
 
 def test_hidden_module_holds_no_reference_function():
-    for value in vars(hidden).values():
-        assert getattr(value, "__module__", None) != "nn273.mlp", value
+    assert_no_reference_function(hidden, "nn273.mlp")
 
 
 @pytest.mark.parametrize("source", SOLUTIONS)
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_solution_passes_silently(name, source, capsys):
-    _hidden(name)(SOLUTIONS[source][name])
-    assert capsys.readouterr() == ("", "")
+    assert_passes_silently(_run, name, SOLUTIONS[source][name], capsys)
 
 
-@pytest.mark.parametrize("entry", RIGHT, ids=_entry_id)
+@pytest.mark.parametrize("entry", RIGHT, ids=entry_id)
 def test_right_entry_passes_silently(entry, capsys):
-    _hidden(entry.function)(_define(entry))
-    assert capsys.readouterr() == ("", "")
+    assert_passes_silently(_run, entry.function, define(entry, KERNEL), capsys)
 
 
-@pytest.mark.parametrize("entry", WRONG, ids=_entry_id)
+@pytest.mark.parametrize("entry", WRONG, ids=entry_id)
 def test_wrong_entry_fails_with_a_message(entry, capsys):
-    with pytest.raises(HiddenTestFailure) as failure:
-        _hidden(entry.function)(_define(entry))
-    assert entry.function in str(failure.value)
-    assert capsys.readouterr() == ("", "")
+    assert_fails_with_a_message(_run, entry.function, define(entry, KERNEL), capsys)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_stub_fails(name):
-    stub = {}
-    exec(
-        f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n",
-        stub,
-    )
-    with pytest.raises(NotImplementedError):
-        _hidden(name)(stub[name])
+    assert_stub_fails(_run, name)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_calling_the_reference_is_rejected(name):
-    reference = getattr(nn273.mlp, name)
-    with pytest.raises(HiddenTestFailure, match="reference implementation"):
-        _hidden(name)(reference)
-
-    def wrapper(*args, **kwargs):
-        return reference(*args, **kwargs)
-
-    with pytest.raises(HiddenTestFailure, match="reference implementation"):
-        _hidden(name)(wrapper)
+    assert_reference_rejected(_run, name, getattr(nn273.mlp, name))
 
 
 def test_calling_the_reference_activation_inside_mlp_forward_is_rejected():
@@ -135,23 +109,13 @@ def test_calling_the_reference_activation_inside_mlp_forward_is_rejected():
         hidden.test_mlp_forward(namespace["mlp_forward"])
 
 
-class _AlwaysEqual:
-    def __eq__(self, other):
-        return True
-
-    def __ne__(self, other):
-        return False
-
-    __hash__ = object.__hash__
-
-
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_object_equal_to_everything_fails(name):
     def cheat(*args, **kwargs):
-        return (_AlwaysEqual(), []) if name == "mlp_forward" else _AlwaysEqual()
+        return (AlwaysEqual(), []) if name == "mlp_forward" else AlwaysEqual()
 
     with pytest.raises(HiddenTestFailure, match="must be numbers"):
-        _hidden(name)(cheat)
+        _run(name, cheat)
 
 
 def test_modifying_an_input_fails():
@@ -204,7 +168,7 @@ def test_results_of_the_wrong_kind_fail():
 
 def test_forgotten_transpose_fails_on_square_weights_alone():
     [entry] = [e for e in WRONG if "transpose" in e.description]
-    forward = _define(entry)
+    forward = define(entry, KERNEL)
     square = [c for c in hidden._forward_cases(hidden.H.rng("mlp_forward")) if "square" in c[4]]
     assert square
     for X, params, hidden_name, output, _ in square:
@@ -222,9 +186,7 @@ def test_wrong_defaults_fail():
 
 def _failure(function, description):
     [entry] = [e for e in WRONG if e.function == function and e.description == description]
-    with pytest.raises(HiddenTestFailure) as failure:
-        _hidden(function)(_define(entry))
-    return str(failure.value)
+    return failure_message(_run, function, define(entry, KERNEL))
 
 
 def test_messages_say_what_is_wrong():

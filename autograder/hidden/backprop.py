@@ -131,13 +131,13 @@ def test_linear_forward(linear_forward):
     rng = H.rng("linear_forward")
     for X, W, b, hint in _dense_cases(rng):
         what = _what("linear_forward", X=X, W=W, b=b)
-        out, _ = _pair(_call(linear_forward, None, X, W, b), what, "(out, cache)")
+        out, _ = _pair(H.call(linear_forward, X, W, b), what, "(out, cache)")
         got = H.as_float(out, f"out of {what}", shape=(X.shape[0], W.shape[1]))
-        _close(
+        H.assert_close(
             got,
             _dense(X, W, b),
             f"out of {what}",
-            hint or "(out = X @ W + b: row i is X[i] @ W + b)",
+            hint=hint or "(out = X @ W + b: row i is X[i] @ W + b)",
         )
 
 
@@ -148,39 +148,46 @@ def test_linear_backward(linear_backward, linear_forward):
         dout = rng.standard_normal((N, M))
         forward = _what("linear_forward", X=X, W=W, b=b)
         out, cache = _pair(
-            _call(linear_forward, forward, X.copy(), W.copy(), b.copy()), forward, "(out, cache)"
+            H.call(linear_forward, X.copy(), W.copy(), b.copy(), case=forward),
+            forward,
+            "(out, cache)",
         )
         try:
-            _close(out, _dense(X, W, b), f"out of {forward}")
+            H.assert_close(out, _dense(X, W, b), f"out of {forward}")
         except HiddenTestFailure as exc:
             raise HiddenTestFailure(
                 f"linear_backward is tested with the cache of your linear_forward, which is wrong: {exc}. "
                 f"Make linear_forward right first."
             ) from None
         what = _what("linear_backward", dout=dout) + f", cache from {forward}"
-        result = _call(linear_backward, what, dout, cache)
+        result = H.call(linear_backward, dout, cache, case=what)
         try:
             dX, dW, db = result
         except (TypeError, ValueError):
             raise HiddenTestFailure(
                 f"{what} must return three gradients (dX, dW, db); received {_kind(result)}"
             ) from None
-        dX = _shaped(dX, f"dX of {what}", X.shape, "(dX = dout @ W.T is shaped like X)")
-        dW = _shaped(dW, f"dW of {what}", W.shape, "(dW = X.T @ dout is shaped like W)")
-        db = _shaped(
+        dX = H.as_float(dX, f"dX of {what}", X.shape, hint="(dX = dout @ W.T is shaped like X)")
+        dW = H.as_float(dW, f"dW of {what}", W.shape, hint="(dW = X.T @ dout is shaped like W)")
+        db = H.as_float(
             db,
             f"db of {what}",
             b.shape,
-            "(db = dout summed over the examples, axis 0, is shaped like b)",
+            hint="(db = dout summed over the examples, axis 0, is shaped like b)",
         )
         Xf, Wf, bf = (np.asarray(v, dtype=float) for v in (X, W, b))
-        _close(dX, _matmul(dout, Wf.T), f"dX of {what}", hint or "(dX = dout @ W.T)")
-        _close(dW, _matmul(Xf.T, dout), f"dW of {what}", hint or "(dW = X.T @ dout, shaped like W)")
-        _close(
+        H.assert_close(dX, _matmul(dout, Wf.T), f"dX of {what}", hint=hint or "(dX = dout @ W.T)")
+        H.assert_close(
+            dW,
+            _matmul(Xf.T, dout),
+            f"dW of {what}",
+            hint=hint or "(dW = X.T @ dout, shaped like W)",
+        )
+        H.assert_close(
             db,
             [math.fsum(col) for col in dout.T],
             f"db of {what}",
-            "(db sums dout over the examples, axis 0)",
+            hint="(db sums dout over the examples, axis 0)",
         )
         _dense_central_differences(Xf, Wf, bf, dout, (dX, dW, db), what)
 
@@ -194,20 +201,20 @@ def test_mse_loss(mse_loss):
     cases.append((rng.integers(-3, 4, (3, 2)), rng.integers(-3, 4, (3, 2)), _INTS))
     for F, Y, hint in cases:
         what = _what("mse_loss", F=F, Y=Y)
-        J, dF = _pair(_call(mse_loss, None, F, Y), what, "(J, dF)")
+        J, dF = _pair(H.call(mse_loss, F, Y), what, "(J, dF)")
         J = H.as_float(J, f"J of {what}", shape=())
         dF = H.as_float(dF, f"dF of {what}", shape=F.shape)
         N = F.shape[0]
-        _close(
+        H.assert_close(
             J,
             _mse(F, Y),
             f"J of {what}",
-            hint or "(J sums (Y - F)**2 over the outputs k and averages over the N examples)",
+            hint=hint or "(J sums (Y - F)**2 over the outputs k and averages over the N examples)",
         )
         expected = [
             [2.0 * (float(f) - float(y)) / N for f, y in zip(fr, yr)] for fr, yr in zip(F, Y)
         ]
-        _close(dF, expected, f"dF of {what}", hint or "(dF = 2 (F - Y) / N)")
+        H.assert_close(dF, expected, f"dF of {what}", hint=hint or "(dF = 2 (F - Y) / N)")
         H.assert_gradient(
             lambda F_, Y=Y: _mse(F_, Y), F, dF, f"dF of {what}, against central differences,"
         )
@@ -220,12 +227,12 @@ def test_mlp_loss_and_grads(mlp_loss_and_grads):
         what = _network_what("mlp_loss_and_grads", case)
         J, grads = _network_result(mlp_loss_and_grads, what, case, forbid=[torch.autograd])
         J_o, grads_o = _oracle(*case[:6])
-        _close(J, J_o, f"J of {what}", _loss_hint(output, loss), rtol=1e-9, atol=1e-12)
+        H.assert_close(J, J_o, f"J of {what}", rtol=1e-9, atol=1e-12, hint=_loss_hint(output, loss))
         if not large:  # at logits of 1e3 central differences drown in rounding
             _own_central_differences(mlp_loss_and_grads, case, J, grads, what)
         for layer, ((dW, db), (dW_o, db_o)) in enumerate(zip(grads, grads_o)):
-            _close(dW, dW_o, f"dW of layer {layer} of {what}", rtol=1e-8, atol=1e-11)
-            _close(db, db_o, f"db of layer {layer} of {what}", rtol=1e-8, atol=1e-11)
+            H.assert_close(dW, dW_o, f"dW of layer {layer} of {what}", rtol=1e-8, atol=1e-11)
+            H.assert_close(db, db_o, f"db of layer {layer} of {what}", rtol=1e-8, atol=1e-11)
 
 
 def test_torch_loss_and_grads(torch_loss_and_grads):
@@ -236,10 +243,21 @@ def test_torch_loss_and_grads(torch_loss_and_grads):
         J, grads = _network_result(torch_loss_and_grads, what, case, require=[torch.autograd])
         J_o, grads_o = _oracle(*case[:6])
         hint = "(compute in float64: torch.tensor(W, dtype=torch.float64, requires_grad=True))"
-        _close(J, J_o, f"J of {what}", f"{_loss_hint(output, loss)} {hint}", rtol=1e-10, atol=1e-12)
+        H.assert_close(
+            J,
+            J_o,
+            f"J of {what}",
+            rtol=1e-10,
+            atol=1e-12,
+            hint=f"{_loss_hint(output, loss)} {hint}",
+        )
         for layer, ((dW, db), (dW_o, db_o)) in enumerate(zip(grads, grads_o)):
-            _close(dW, dW_o, f"dW of layer {layer} of {what}", hint, rtol=1e-9, atol=1e-12)
-            _close(db, db_o, f"db of layer {layer} of {what}", hint, rtol=1e-9, atol=1e-12)
+            H.assert_close(
+                dW, dW_o, f"dW of layer {layer} of {what}", rtol=1e-9, atol=1e-12, hint=hint
+            )
+            H.assert_close(
+                db, db_o, f"db of layer {layer} of {what}", rtol=1e-9, atol=1e-12, hint=hint
+            )
         if i % 4 == 0 and not large:
             _own_central_differences(torch_loss_and_grads, case, J, grads, what)
 
@@ -248,17 +266,17 @@ def test_torch_loss_and_grads(torch_loss_and_grads):
 def _check_numerical(numerical_gradient, f, x, h, expected, note, rtol, positional=False):
     what = f"numerical_gradient(f, x{'' if h is None else (', ' + repr(h)) if positional else f', h={h!r}'}) for {note}, x = {_array(x)}"
     if h is None:
-        got = _call(numerical_gradient, what, f, x)
+        got = H.call(numerical_gradient, f, x, case=what)
     elif positional:
-        got = _call(numerical_gradient, what, f, x, h)
+        got = H.call(numerical_gradient, f, x, h, case=what)
     else:
-        got = _call(numerical_gradient, what, f, x, h=h)
+        got = H.call(numerical_gradient, f, x, h=h, case=what)
     got = H.as_float(got, what, shape=np.shape(x))
     hint = (
         "(use central differences (f(x + h e_i) - f(x - h e_i)) / (2 h), one coordinate at a time, "
         "with the h given (default 1e-5), on a float copy of x shaped like x)"
     )
-    _close(got, expected, what, hint, rtol=rtol, atol=1e-10)
+    H.assert_close(got, expected, what, rtol=rtol, atol=1e-10, hint=hint)
 
 
 # ------------------------------------------------------------------------------ dense layers
@@ -437,7 +455,9 @@ def _network_result(fn, what, case, forbid=(), require=()):
     """Call fn on a case through the harness; J as a float and grads as float arrays shaped like params."""
     X, Y, params, hidden, output, loss, _ = case
     try:
-        result = _call(fn, what, X, Y, params, hidden, output, loss, forbid=forbid, require=require)
+        result = H.call(
+            fn, X, Y, params, hidden, output, loss, case=what, forbid=forbid, require=require
+        )
     except HiddenTestFailure as exc:
         if "floating-point" not in str(exc):
             raise
@@ -533,16 +553,6 @@ def _network_what(name, case):
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _call(fn, what, *args, forbid=(), require=(), **kwargs):
-    """The student's function through the harness; a failure also names the case `what` (if not None)."""
-    try:
-        return H.call(fn, *args, forbid=forbid, require=require, **kwargs)
-    except HiddenTestFailure as exc:
-        if what is None:  # the harness's own description of the inputs says it all
-            raise
-        raise HiddenTestFailure(f"{exc} (the call: {what})") from exc.__cause__
-
-
 def _pair(value, what, names):
     try:
         first, second = value
@@ -563,20 +573,6 @@ def _number_array(value, what, shape):
             )
         value = value.detach().cpu().numpy()
     return H.as_float(value, what, shape=shape)
-
-
-def _shaped(value, what, shape, hint):
-    try:
-        return H.as_float(value, what, shape=shape)
-    except HiddenTestFailure as exc:
-        raise HiddenTestFailure(f"{exc} {hint}") from None
-
-
-def _close(received, expected, what, hint="", rtol=1e-7, atol=1e-10):
-    try:
-        H.assert_close(received, expected, what, rtol=rtol, atol=atol)
-    except HiddenTestFailure as exc:
-        raise HiddenTestFailure(f"{exc} {hint}".rstrip()) from None
 
 
 def _kind(value):

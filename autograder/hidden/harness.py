@@ -9,12 +9,15 @@ A hidden test runs inside the student's kernel, so it must be robust to anything
 - `as_float` converts a result with `np.asarray(..., dtype=float)` before any comparison, so an object
   whose `__eq__` always returns True cannot pass.
 - `assert_close` and `assert_gradient` fail with the index, the expected and the received values.
+- `case` (of `call`) and `hint` (of the checks, or `with H.hint(...)` around a block) add to a failure
+  which case it was and what the case is about, so the student knows what to fix.
 """
 
 import os
 import sys
 import warnings
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +46,36 @@ class Harness:
         """A generator seeded from `name`, so each test draws the same inputs every time."""
         return np.random.default_rng(zlib.crc32(name.encode()))
 
-    def call(self, fn, *args, forbid=(), require=(), **kwargs):
+    @contextmanager
+    def hint(self, text):
+        """Add `text` (what the case is about: a formula, an edge case) to any failure in the block.
+
+        `as_float` and `assert_close` take the same as `hint=`, for a single check.
+        """
+        try:
+            yield
+        except HiddenTestFailure as exc:
+            if not text:
+                raise
+            raise HiddenTestFailure(f"{exc} {text}") from exc.__cause__
+
+    def call(self, fn, *args, forbid=(), require=(), case=None, **kwargs):
         """Call the student's `fn`: warnings are errors, inputs must stay unchanged, no reference calls.
 
         forbid: more modules (e.g. torch.autograd) whose Python functions `fn` must not call.
         require: modules of which `fn` must call at least one Python function (e.g. torch.autograd
         in an exercise that asks for autograd).
+        case: the test's own account of the call, e.g. "softmax(R) for R = [[1, 2]]", added to any
+        failure as "; this was <case>".
         """
+        try:
+            return self._guarded_call(fn, args, kwargs, forbid, require)
+        except HiddenTestFailure as exc:
+            if case is None:
+                raise
+            raise HiddenTestFailure(f"{exc}; this was {case}") from exc.__cause__
+
+    def _guarded_call(self, fn, args, kwargs, forbid, require):
         name = getattr(fn, "__name__", repr(fn))
         forbidden = self._forbidden | {path for m in forbid for path in _spellings(Path(m.__file__).parent)}
         names = ", ".join([self._names, *(m.__name__ for m in forbid)])
@@ -102,30 +128,32 @@ class Harness:
             raise HiddenTestFailure(f"{name} modified its {changed}; functions must not change their inputs")
         return result
 
-    def as_float(self, value, what, shape=None):
+    def as_float(self, value, what, shape=None, hint=""):
         """`np.asarray(value, dtype=float)` with a clear failure, and the expected shape checked."""
-        try:
-            arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise HiddenTestFailure(f"{what} must be numbers; received {type(value).__name__} ({exc})") from None
-        if shape is not None and arr.shape != tuple(shape):
-            raise HiddenTestFailure(f"{what} must have shape {tuple(shape)}; received shape {arr.shape}")
+        with self.hint(hint):
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise HiddenTestFailure(f"{what} must be numbers; received {type(value).__name__} ({exc})") from None
+            if shape is not None and arr.shape != tuple(shape):
+                raise HiddenTestFailure(f"{what} must have shape {tuple(shape)}; received shape {arr.shape}")
         return arr
 
-    def assert_close(self, received, expected, what, rtol=1e-7, atol=1e-10):
+    def assert_close(self, received, expected, what, rtol=1e-7, atol=1e-10, hint=""):
         """Elementwise |received - expected| <= atol + rtol |expected|, and finite."""
-        received = self.as_float(received, what)
-        expected = np.asarray(expected, dtype=float)
-        if received.shape != expected.shape:
-            raise HiddenTestFailure(f"{what} must have shape {expected.shape}; received shape {received.shape}")
-        bad = ~np.isfinite(received) | (np.abs(received - expected) > atol + rtol * np.abs(expected))
-        if np.any(bad):
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            where = f" at index {idx}" if idx else ""
-            raise HiddenTestFailure(
-                f"{what} is wrong{where}: expected {expected[idx]:.10g}, received {received[idx]:.10g} "
-                f"({int(bad.sum())} of {bad.size} values wrong)"
-            )
+        with self.hint(hint):
+            received = self.as_float(received, what)
+            expected = np.asarray(expected, dtype=float)
+            if received.shape != expected.shape:
+                raise HiddenTestFailure(f"{what} must have shape {expected.shape}; received shape {received.shape}")
+            bad = ~np.isfinite(received) | (np.abs(received - expected) > atol + rtol * np.abs(expected))
+            if np.any(bad):
+                idx = tuple(int(i) for i in np.argwhere(bad)[0])
+                where = f" at index {idx}" if idx else ""
+                raise HiddenTestFailure(
+                    f"{what} is wrong{where}: expected {expected[idx]:.10g}, received {received[idx]:.10g} "
+                    f"({int(bad.sum())} of {bad.size} values wrong)"
+                )
 
     def assert_gradient(self, f, x, received, what, rtol=1e-6, atol=1e-8, h=1e-5):
         """The student's gradient `received` of scalar `f` at `x` against central differences in float64."""

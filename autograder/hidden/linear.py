@@ -8,7 +8,6 @@ Gradients are checked against central differences of that oracle and against the
 """
 
 import math
-from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -45,9 +44,9 @@ def test_add_constant_feature(add_constant_feature):
     cases.append(rng.integers(-5, 6, size=(4, 3)))
     for X in cases:
         what = _what("add_constant_feature", X=X)
-        with _hint("(the result is [1, X]: a column of ones first, then the columns of X)"):
+        with H.hint("(the result is [1, X]: a column of ones first, then the columns of X)"):
             got = H.as_float(
-                _call(add_constant_feature, what, X), what, shape=(X.shape[0], X.shape[1] + 1)
+                H.call(add_constant_feature, X, case=what), what, shape=(X.shape[0], X.shape[1] + 1)
             )
             H.assert_close(got, [[1.0] + [float(v) for v in row] for row in X], what)
 
@@ -56,8 +55,10 @@ def test_linear_response(linear_response):
     rng = H.rng("linear_response")
     for X, theta in _classifier_cases(rng):
         what = _what("linear_response", X=X, theta=theta)
-        with _hint("(r = theta[0] + X @ theta[1:]: the bias first, one value per row of X)"):
-            got = H.as_float(_call(linear_response, what, X, theta), what, shape=(X.shape[0],))
+        with H.hint("(r = theta[0] + X @ theta[1:]: the bias first, one value per row of X)"):
+            got = H.as_float(
+                H.call(linear_response, X, theta, case=what), what, shape=(X.shape[0],)
+            )
             H.assert_close(got, _responses(X, theta), what)
 
 
@@ -81,8 +82,8 @@ def test_predict_sign(predict_sign):
     ]
     for X, theta, hint in cases:
         what = _what("predict_sign", X=X, theta=theta)
-        with _hint(hint):
-            got = _call(predict_sign, what, X, theta)
+        with H.hint(hint):
+            got = H.call(predict_sign, X, theta, case=what)
             dtype = np.asarray(got).dtype
             if not np.issubdtype(dtype, np.integer):
                 raise HiddenTestFailure(
@@ -110,10 +111,12 @@ def test_boundary_x2(boundary_x2):
             what = _what("boundary_x2", x1=x1, theta=theta)
             t0, t1, t2 = (float(t) for t in theta)
             expected = np.reshape([-(t0 + t1 * float(v)) / t2 for v in np.ravel(x1)], np.shape(x1))
-            with _hint(
+            with H.hint(
                 "(x2 = -(theta[0] + theta[1]*x1) / theta[2], shaped like x1: a number for a number)"
             ):
-                got = H.as_float(_call(boundary_x2, what, x1, theta), what, shape=np.shape(x1))
+                got = H.as_float(
+                    H.call(boundary_x2, x1, theta, case=what), what, shape=np.shape(x1)
+                )
                 H.assert_close(got, expected, what)
 
 
@@ -131,8 +134,8 @@ def test_sigmoid(sigmoid):
     for r, hint in cases:
         what = _what("sigmoid", r=r)
         expected = np.reshape([_sigmoid(float(v)) for v in np.ravel(r)], np.shape(r))
-        with _hint(hint or "(sigmoid(r) = 1 / (1 + exp(-r)), elementwise)"):
-            got = H.as_float(_call(sigmoid, what, r), what, shape=np.shape(r))
+        with H.hint(hint or "(sigmoid(r) = 1 / (1 + exp(-r)), elementwise)"):
+            got = H.as_float(H.call(sigmoid, r, case=what), what, shape=np.shape(r))
             H.assert_close(got, expected, what)
 
 
@@ -140,10 +143,10 @@ def test_logistic_nll(logistic_nll):
     rng = H.rng("logistic_nll")
     for X, y, theta, hint in _logistic_cases(rng):
         what = _what("logistic_nll", X=X, y=y, theta=theta)
-        with _hint(
+        with H.hint(
             hint or "(the mean over examples of -log P(y | x), with P(y = 1 | x) = sigmoid(r))"
         ):
-            got = H.as_float(_call(logistic_nll, what, X, y, theta), what, shape=())
+            got = H.as_float(H.call(logistic_nll, X, y, theta, case=what), what, shape=())
             H.assert_close(got, _logistic_nll(X, y, theta), what)
 
 
@@ -151,8 +154,12 @@ def test_logistic_nll_grad(logistic_nll_grad):
     rng = H.rng("logistic_nll_grad")
     for X, y, theta, hint in _logistic_cases(rng):
         what = _what("logistic_nll_grad", X=X, y=y, theta=theta)
-        with _hint(hint or "(the gradient is the mean over examples of (sigmoid(r) - y) * [1, x])"):
-            got = H.as_float(_call(logistic_nll_grad, what, X, y, theta), what, shape=theta.shape)
+        with H.hint(
+            hint or "(the gradient is the mean over examples of (sigmoid(r) - y) * [1, x])"
+        ):
+            got = H.as_float(
+                H.call(logistic_nll_grad, X, y, theta, case=what), what, shape=theta.shape
+            )
             H.assert_close(got, _logistic_grad(X, y, theta), what)
             if not hint:  # where r is 1e4 the loss is too large for central differences to resolve
                 nll = partial(_logistic_nll, X, y)
@@ -174,11 +181,13 @@ def test_fit_logistic_gd(fit_logistic_gd):
             theta = [0.0] * (X.shape[1] + 1)
             for _ in range(n_steps):
                 theta = [t - lr * g for t, g in zip(theta, _logistic_grad(X, y, theta))]
-            with _hint(
+            with H.hint(
                 "(start from theta = 0 and take exactly n_steps steps theta <- theta - lr * logistic_nll_grad)"
             ):
                 got = H.as_float(
-                    _call(fit_logistic_gd, what, X, y, lr, n_steps), what, shape=(X.shape[1] + 1,)
+                    H.call(fit_logistic_gd, X, y, lr, n_steps, case=what),
+                    what,
+                    shape=(X.shape[1] + 1,),
                 )
                 H.assert_close(got, theta, what)
 
@@ -204,11 +213,11 @@ def test_polynomial_features(polynomial_features):
     ]
     for x, degree, hint in cases:
         what = _what("polynomial_features", x=x, degree=degree)
-        with _hint(
+        with H.hint(
             hint or "(one row per example, column k holding x**k for k = 0, 1, ..., degree)"
         ):
             got = H.as_float(
-                _call(polynomial_features, what, x, degree), what, shape=(len(x), degree + 1)
+                H.call(polynomial_features, x, degree, case=what), what, shape=(len(x), degree + 1)
             )
             H.assert_close(got, [[float(v) ** k for k in range(degree + 1)] for v in x], what)
 
@@ -217,10 +226,10 @@ def test_softmax(softmax):
     rng = H.rng("softmax")
     for R, _, hint in _softmax_cases(rng):
         what = _what("softmax", R=R)
-        with _hint(
+        with H.hint(
             hint or "(each row of R is exponentiated and normalized to sum to one on its own)"
         ):
-            got = H.as_float(_call(softmax, what, R), what, shape=R.shape)
+            got = H.as_float(H.call(softmax, R, case=what), what, shape=R.shape)
             H.assert_close(got, [_softmax_row(row) for row in R], what)
 
 
@@ -228,8 +237,8 @@ def test_softmax_nll(softmax_nll):
     rng = H.rng("softmax_nll")
     for R, y, hint in _softmax_cases(rng):
         what = _what("softmax_nll", R=R, y=y)
-        with _hint(hint or "(the mean over examples i of -log softmax(R)[i, y[i]])"):
-            got = H.as_float(_call(softmax_nll, what, R, y), what, shape=())
+        with H.hint(hint or "(the mean over examples i of -log softmax(R)[i, y[i]])"):
+            got = H.as_float(H.call(softmax_nll, R, y, case=what), what, shape=())
             H.assert_close(got, _softmax_nll(R, y), what)
 
 
@@ -242,8 +251,8 @@ def test_softmax_nll_grad(softmax_nll_grad):
             [(p - (k == y[i])) / N for k, p in enumerate(_softmax_row(row))]
             for i, row in enumerate(R)
         ]
-        with _hint(hint or "(the gradient is (softmax(R) - onehot(y)) / N)"):
-            got = H.as_float(_call(softmax_nll_grad, what, R, y), what, shape=R.shape)
+        with H.hint(hint or "(the gradient is (softmax(R) - onehot(y)) / N)"):
+            got = H.as_float(H.call(softmax_nll_grad, R, y, case=what), what, shape=R.shape)
             H.assert_close(got, expected, what)
             if not hint:  # where logits are 1e4 the loss is too large for central differences
                 nll = partial(_softmax_nll, y=y)
@@ -351,27 +360,6 @@ def _softmax_nll(R, y):
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _call(fn, what, *args):
-    """The student's function through the harness; any failure is reported with the inputs that caused it."""
-    try:
-        return H.call(fn, *args)
-    except NotImplementedError:
-        raise
-    except HiddenTestFailure as exc:
-        raise HiddenTestFailure(f"{exc}; this was {what}") from None
-    except Exception as exc:
-        raise HiddenTestFailure(f"{what} raised {type(exc).__name__}: {exc}") from exc
-
-
-@contextmanager
-def _hint(hint):
-    """Add what the case is about to any failure inside the block."""
-    try:
-        yield
-    except HiddenTestFailure as exc:
-        raise HiddenTestFailure(f"{exc} {hint}".rstrip()) from exc.__cause__
-
-
 def _what(name, **inputs):
     """`name(a, b)` for a = ..., b = ...: small inputs in full, larger ones by shape."""
     return f"{name}({', '.join(inputs)}) for " + ", ".join(_show(k, v) for k, v in inputs.items())

@@ -58,9 +58,9 @@ def test_activation(activation):
         for r, hint in _activation_cases(rng):
             hint = "" if hint == _ZERO else hint  # r = 0 matters for the derivative only
             what = _what("activation", name=name, r=r)
-            got = H.as_float(_call(activation, what, name, r), what, shape=np.shape(r))
+            got = H.as_float(H.call(activation, name, r, case=what), what, shape=np.shape(r))
             expected = np.reshape([_act(name, float(v)) for v in np.ravel(r)], np.shape(r))
-            _close(got, expected, what, hint or f"({_FORMULAS[name]}, elementwise)")
+            H.assert_close(got, expected, what, hint=hint or f"({_FORMULAS[name]}, elementwise)")
 
 
 def test_activation_grad(activation_grad):
@@ -70,9 +70,9 @@ def test_activation_grad(activation_grad):
             if name != "relu" and hint == _ZERO:
                 hint = ""
             what = _what("activation_grad", name=name, r=r)
-            got = H.as_float(_call(activation_grad, what, name, r), what, shape=np.shape(r))
+            got = H.as_float(H.call(activation_grad, name, r, case=what), what, shape=np.shape(r))
             expected = np.reshape([_act_grad(name, float(v)) for v in np.ravel(r)], np.shape(r))
-            _close(got, expected, what, hint or f"({_DERIVATIVES[name]})")
+            H.assert_close(got, expected, what, hint=hint or f"({_DERIVATIVES[name]})")
             # Central differences of the math oracle, away from the ReLU's kink at 0 (there: 1/2).
             x = np.asarray(r, dtype=np.float64)
             keep = np.abs(x) > 1e-3 if name == "relu" else np.ones(x.shape, dtype=bool)
@@ -111,7 +111,7 @@ def test_count_parameters(count_parameters):
     for sizes, hint in cases:
         before = copy.deepcopy(sizes)
         what = _what("count_parameters", layer_sizes=sizes)
-        got = _call(count_parameters, what, sizes)
+        got = H.call(count_parameters, sizes, case=what)
         if not np.array_equal(np.asarray(before), np.asarray(sizes)):
             raise HiddenTestFailure(
                 f"{what} changed layer_sizes; functions must not change their inputs"
@@ -137,12 +137,12 @@ def test_mlp_forward(mlp_forward):
         K = params[-1][0].shape[1]
         if hidden is None:  # the defaults: hidden="tanh", output="softmax"
             what = _what("mlp_forward", X=X, params=params)
-            result = _call(mlp_forward, what, X, params)
+            result = H.call(mlp_forward, X, params, case=what)
             hidden, output = "tanh", "softmax"
             hint = "(called without hidden and output: defaults hidden='tanh', output='softmax')"
         else:
             what = _what("mlp_forward", X=X, params=params, hidden=hidden, output=output)
-            result = _call(mlp_forward, what, X, params, hidden=hidden, output=output)
+            result = H.call(mlp_forward, X, params, hidden=hidden, output=output, case=what)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise HiddenTestFailure(
                 f"{what} must return a pair (F, cache); received {type(result).__name__}"
@@ -150,8 +150,11 @@ def test_mlp_forward(mlp_forward):
             )
         F, cache = result
         F = H.as_float(F, f"F from {what}", shape=(X.shape[0], K))
-        _close(
-            F, _torch_forward(X, params, hidden, output), f"F from {what}", hint or _FORWARD_HINT
+        H.assert_close(
+            F,
+            _torch_forward(X, params, hidden, output),
+            f"F from {what}",
+            hint=hint or _FORWARD_HINT,
         )
         if cache is None:
             raise HiddenTestFailure(
@@ -287,25 +290,6 @@ def _torch_forward(X, params, hidden, output):
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _call(fn, what, *args, **kwargs):
-    """The student's function through the harness; a failure names the inputs that caused it."""
-    try:
-        return H.call(fn, *args, **kwargs)
-    except NotImplementedError:
-        raise
-    except HiddenTestFailure as exc:
-        raise HiddenTestFailure(f"{exc}; this was {what}") from None
-    except Exception as exc:
-        raise HiddenTestFailure(f"{what} raised {type(exc).__name__}: {exc}") from exc
-
-
-def _close(received, expected, what, hint=""):
-    try:
-        H.assert_close(received, expected, what)
-    except HiddenTestFailure as exc:
-        raise HiddenTestFailure(f"{exc} {hint}".rstrip()) from None
-
-
 def _what(fn, **inputs):
     """`fn('tanh', r) for r = ...`: names in the call, small arrays in full, others by shape."""
     args = ", ".join(
