@@ -13,13 +13,12 @@ import csv
 import functools
 import hashlib
 import math
-import operator
 import os
 from pathlib import Path
 
 import numpy as np
 
-from nn273.validation import check_choice
+from nn273.validation import check_choice, check_int
 
 __all__ = [
     "CHECKSUMS",
@@ -161,18 +160,6 @@ def load_mnist():
     return X.copy(), y.copy()
 
 
-def _check_int(value, name, *, minimum, fix):
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an integer; got {type(value).__name__} {value!r}"
-        ) from None
-    if isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}. {fix}")
-    return value
-
-
 def mnist_split(n_test=1000, flatten=True, seed=273):
     """A fixed, stratified, shuffled train/test split of `load_mnist`.
 
@@ -184,7 +171,7 @@ def mnist_split(n_test=1000, flatten=True, seed=273):
     are (N, 28, 28) and (n_test, 28, 28).
     """
     fix = f"Use a multiple of {MNIST_CLASSES} between {MNIST_CLASSES} and {MNIST_SIZE - MNIST_CLASSES}."
-    n_test = _check_int(n_test, "n_test", minimum=1, fix=fix)
+    n_test = check_int(n_test, "n_test", 1, fix=fix)
     if n_test % MNIST_CLASSES or n_test >= MNIST_SIZE:
         raise ValueError(
             f"n_test must be a positive multiple of {MNIST_CLASSES} below {MNIST_SIZE} (the test set "
@@ -280,7 +267,7 @@ def make_2d(kind, n=200, noise=0.1, seed=0):
     class 1, shuffled. The same arguments always give the same data.
     """
     check_choice(kind, "kind", KINDS)
-    n = _check_int(n, "n", minimum=2, fix="Ask for at least one example of each class.")
+    n = check_int(n, "n", 2, fix="Ask for at least one example of each class.")
     try:
         noise = float(noise)
     except (TypeError, ValueError):

@@ -1,8 +1,10 @@
 """Input checks shared by every public function: errors say what was expected, what arrived, and how to fix it."""
 
+import operator
+
 import numpy as np
 
-__all__ = ["as_array", "check_choice", "check_ndim", "check_same_length"]
+__all__ = ["as_array", "check_choice", "check_int", "check_ndim", "check_same_length"]
 
 
 def as_array(x, name, *, dtype=float, ndim=None):
@@ -43,4 +45,18 @@ def check_same_length(a, b, name_a, name_b):
 def check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_int(value, name, low, high=None, fix=""):
+    """`value` as a Python int in [low, high] (high None: no upper bound); bools are refused."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer; got bool {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r}") from None
+    if value < low or (high is not None and value > high):
+        span = f"be between {low} and {high}" if high is not None else f"be an integer >= {low}"
+        raise ValueError(f"{name} must {span}; got {value!r}. {fix}".rstrip())
     return value

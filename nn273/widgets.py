@@ -34,7 +34,7 @@ from matplotlib.figure import Figure
 
 from nn273.data import make_2d
 from nn273.plots import CLASS_COLORS
-from nn273.validation import as_array, check_choice
+from nn273.validation import as_array, check_choice, check_int
 
 __all__ = ["ACTIVATIONS", "DATASETS", "Playground", "PlaygroundState", "parse_hidden"]
 
@@ -115,20 +115,6 @@ def _check_lr(lr):
     return lr
 
 
-def _check_count(value, name, low, high, fix):
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer; got bool {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an integer; got {type(value).__name__} {value!r}"
-        ) from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}; got {value}. {fix}")
-    return value
-
-
 class PlaygroundState:
     """Data, network, minibatch SGD and history of one playground; no widgets.
 
@@ -161,9 +147,9 @@ class PlaygroundState:
         n_train=200,
         n_test=200,
     ):
-        self._seed = _check_count(seed, "seed", 0, 2**63 - 1, "Use e.g. 0.")
-        self.n_train = _check_count(n_train, "n_train", 2, 10**6, "Use e.g. 200.")
-        self.n_test = _check_count(n_test, "n_test", 1, 10**6, "Use e.g. 200.")
+        self._seed = check_int(seed, "seed", 0, 2**63 - 1, "Use e.g. 0.")
+        self.n_train = check_int(n_train, "n_train", 2, 10**6, "Use e.g. 200.")
+        self.n_test = check_int(n_test, "n_test", 1, 10**6, "Use e.g. 200.")
         self._data = check_choice(data, "data", DATASETS)
         self._noise = noise
         self._hidden = parse_hidden(hidden)
@@ -239,7 +225,7 @@ class PlaygroundState:
         self._batch_size = self._check_batch_size(batch_size)
 
     def _check_batch_size(self, batch_size):
-        return _check_count(
+        return check_int(
             batch_size,
             "batch_size",
             1,
@@ -305,7 +291,7 @@ class PlaygroundState:
 
     def step(self, n_steps=1):
         """Run n_steps minibatch SGD steps, recording train and test loss and accuracy after each."""
-        n_steps = _check_count(n_steps, "n_steps", 0, 10**7, "Use a positive number of steps.")
+        n_steps = check_int(n_steps, "n_steps", 0, 10**7, "Use a positive number of steps.")
         X, y = self._tensors["train"]
         params = list(self._params.values())
         with _one_thread():
@@ -359,7 +345,7 @@ class PlaygroundState:
         Returns x1 (R,), x2 (R,) and P (R, R) with P[i, j] = P(y = 1 | x1[j], x2[i]), R = resolution,
         ready for `ax.imshow(P, origin="lower", extent=(x1[0], x1[-1], x2[0], x2[-1]))`.
         """
-        resolution = _check_count(resolution, "resolution", 2, 2000, "Use e.g. 100.")
+        resolution = check_int(resolution, "resolution", 2, 2000, "Use e.g. 100.")
         L = self.bounds
         x1 = x2 = np.linspace(-L, L, resolution)
         G1, G2 = np.meshgrid(x1, x2)
@@ -518,10 +504,10 @@ class Playground(widgets.VBox):
         interval_ms=100,
     ):
         self.state = PlaygroundState(data, noise, hidden, activation, lr, batch_size, seed)
-        self.steps_per_frame = _check_count(
+        self.steps_per_frame = check_int(
             steps_per_frame, "steps_per_frame", 1, 10**4, "Use e.g. 25."
         )
-        interval_ms = _check_count(interval_ms, "interval_ms", 10, 10**4, "Use e.g. 100.")
+        interval_ms = check_int(interval_ms, "interval_ms", 10, 10**4, "Use e.g. 100.")
         state = self.state
         wide = {"description_width": "70px"}
         self.controls = {
