@@ -35,7 +35,7 @@ import torch
 
 from .gradcheck import numerical_gradient
 from .linear import sigmoid, softmax, softmax_nll, softmax_nll_grad
-from .mlp import activation, activation_grad
+from .mlp import ACTIVATIONS, OUTPUTS, activation, activation_grad
 from .validation import as_array, check_choice
 
 __all__ = [
@@ -51,8 +51,7 @@ __all__ = [
     "torch_loss_and_grads",
 ]
 
-HIDDEN = ("logistic", "tanh", "gaussian", "relu", "linear")
-OUTPUTS = ("linear", "logistic", "softmax")
+HIDDEN = ACTIVATIONS  # every activation of 02's table can be a hidden layer's
 LOSSES = ("mse", "nll")
 # (output, loss) pairs with a meaning; see the table in the module docstring.
 ALLOWED = (
