@@ -7,12 +7,14 @@ folders point back into the repository: solutions/ is the source, notebooks/ the
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from traitlets.config import Config
 
 from .course import COURSE, WORKDIR
+from .sandbox import KINDS, Sandbox
 
 __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "GRADER_KERNEL", "install_grader_kernel", "nbgrader_config"]
 
@@ -53,21 +55,44 @@ def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAUL
     return c
 
 
-def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB):
+def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB, site=None, sandbox="none"):
     """Write the `nn273-grader` kernelspec under workdir and put it on JUPYTER_PATH.
 
-    The kernel is this Python with a cap on its address space, so a submission that allocates too
-    much gets a MemoryError in the cell that did it instead of taking the grading run down.
+    The kernel runs in `sandbox` (a kind of `autograder.sandbox`: "bwrap", "unshare", "auto" or
+    "none"), started by `autograder.launch`, and imports only from `site` (a folder with
+    `kernelside/`, and `nn273/` and `data/` for a student edition). Without a site, a folder holding
+    only `kernelside` is made under workdir, so an unsandboxed kernel imports the installed nn273.
+    Its address space is capped, so a submission that allocates too much gets a MemoryError in the
+    cell that did it instead of taking the grading run down. Sandboxed kernels need the ipc transport:
+    see `autograder.sandbox.kernel_manager_config`.
     """
     spec_dir = Path(workdir).resolve() / "jupyter" / "kernels" / GRADER_KERNEL
     spec_dir.mkdir(parents=True, exist_ok=True)
+    if site is None:
+        site = Path(workdir).resolve() / "jupyter" / "site"
+        shutil.rmtree(site / "kernelside", ignore_errors=True)
+        kernelside = Path(__file__).parent / "kernelside"
+        shutil.copytree(kernelside, site / "kernelside", ignore=shutil.ignore_patterns("__pycache__"))
+    if not (Path(site) / "kernelside" / "boot.py").is_file():
+        raise ValueError(f"The kernel's site must hold kernelside/ (a copy of autograder/kernelside), got {site}.")
+    kind = sandbox.kind if isinstance(sandbox, Sandbox) else sandbox
+    if kind not in (*KINDS, "auto"):
+        raise ValueError(f"sandbox must be a Sandbox or one of {', '.join(KINDS)}, auto; got {sandbox!r}.")
     spec = {
-        "argv": [sys.executable, "-m", "autograder.kernel", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "autograder.launch", "{connection_file}"],
         "display_name": "nn273 grader (Python 3)",
         "language": "python",
-        # One thread: kernels run one after another, and torch's thread pool on a busy 2-core
-        # machine made an epoch 25 times slower.
-        "env": {"NN273_KERNEL_MEMORY_MB": str(int(memory_mb)), "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},
+        # Signals would reach the sandbox's wrapper, not the kernel: interrupt with a message.
+        "interrupt_mode": "message",
+        "env": {
+            "NN273_SANDBOX": kind,
+            "NN273_SITE": str(Path(site).resolve()),
+            "NN273_KERNEL_MEMORY_MB": str(int(memory_mb)),
+            "MPLBACKEND": "Agg",
+            # One thread: kernels run one after another, and torch's thread pool on a busy 2-core
+            # machine made an epoch 25 times slower.
+            "OMP_NUM_THREADS": "1",
+        },
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     path = str(spec_dir.parent.parent)

@@ -1,0 +1,56 @@
+"""Start a grading kernel in its sandbox: `python -m autograder.launch CONNECTION_FILE`.
+
+The `nn273-grader` kernelspec runs this, in the student's notebook folder, with NN273_SANDBOX (bwrap,
+unshare or none), NN273_SITE (the folder of packages the kernel may import: kernelside, nn273, data),
+NN273_KERNEL_MEMORY_MB, MPLBACKEND and OMP_NUM_THREADS. It is trusted and runs before any sandbox;
+it replaces itself with the sandboxed kernel, so its pid is the one `end_strays` takes.
+"""
+
+import os
+import sys
+
+from .sandbox import find_sandbox
+
+__all__ = ["main"]
+
+_PASSED = ("NN273_KERNEL_MEMORY_MB", "MPLBACKEND", "OMP_NUM_THREADS")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.exit("usage: python -m autograder.launch CONNECTION_FILE")
+    connection_file = os.path.abspath(argv[0])
+    site = os.environ["NN273_SITE"]
+    sandbox = find_sandbox(os.environ.get("NN273_SANDBOX", "auto"))
+    env = {name: os.environ[name] for name in _PASSED if name in os.environ}
+    kernel = [sys.executable, "-m", "kernelside.boot", "-f", connection_file]
+    if sandbox.isolated:
+        # IPython's files go to /tmp, not cwd; JPY_PARENT_PID names the kernel's parent, the reaper.
+        env |= {"PYTHONPATH": site, "IPYTHONDIR": "/tmp/ipython", "JPY_PARENT_PID": "1"}
+        writable = [_runtime_folder(connection_file)]
+        command = sandbox.command(kernel, cwd=os.getcwd(), readonly=[site], writable=writable, env=env)
+    else:
+        # Unsandboxed, the kernel keeps the grader's environment, as it always did.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (site, os.environ.get("PYTHONPATH")) if p)
+        command = kernel
+    os.execvpe(command[0], command, os.environ | env)
+
+
+def _runtime_folder(connection_file):
+    """The connection file's folder, where the kernel binds its unix sockets; it is bound writable
+    into the sandbox, so it must hold nothing but this kernel's files."""
+    folder, name = os.path.split(connection_file)
+    stem = os.path.splitext(name)[0]
+    others = sorted(n for n in os.listdir(folder) if not n.startswith(stem))
+    if others:
+        sys.exit(
+            f"autograder.launch: the folder of the connection file, {folder}, would be writable in the sandbox, "
+            f"so it must hold only this kernel's files, but it also holds {len(others)} others ({', '.join(others[:3])}). "
+            "Give the kernel a folder of its own: autograder.sandbox.kernel_manager_config(config, sandbox, runtime_dir)."
+        )
+    return folder
+
+
+if __name__ == "__main__":
+    main()

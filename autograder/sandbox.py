@@ -1,0 +1,399 @@
+"""The sandbox a grading kernel runs in: it computes, and reaches nothing of the host but what it needs.
+
+Inside, the kernel sees a root of its own holding, read-only, the system (/usr, /lib*, /bin, /sbin, a
+few files of /etc), this Python environment and the folders the caller names (the kernel's site);
+writable, its working folder (the student's notebook folder) and the folders the caller names (the
+runtime folder of its sockets); a private /tmp, a minimal /dev and the /proc of its own pid namespace.
+It has no network but loopback, no capabilities, a cleared environment, and it dies with its launcher.
+
+    sandbox = find_sandbox()            # bwrap, else unshare, whichever works here
+    os.execvp(*sandbox.command(argv, cwd=folder, writable=[runtime]))
+
+Two ways to build it, the same view either way: bubblewrap (`bwrap`), or util-linux `unshare` with a
+setup step (`_SETUP`) that mounts the view, drops every capability and runs the kernel. In both the
+pid namespace's pid 1 is a reaper and the kernel is `KERNEL_PID`; `end_strays` kills everything else.
+"""
+
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+__all__ = ["KERNEL_PID", "KINDS", "Sandbox", "SandboxUnavailable", "end_strays", "find_sandbox", "kernel_manager_config"]
+
+KINDS = ("bwrap", "unshare", "none")
+KERNEL_PID = 2  # the kernel's pid in its namespace; pid 1 is the reaper, and the kernel its first child
+
+_HOWTO = (
+    "Install bubblewrap (`apt-get install bubblewrap`), or allow unprivileged user namespaces for "
+    "`unshare` (`sysctl -w kernel.unprivileged_userns_clone=1` on older Debian kernels, "
+    "`sysctl -w user.max_user_namespaces=10000` elsewhere). `--no-sandbox` grades without one, but then "
+    "a submission can read and change everything the grader can."
+)
+
+# Of /etc, only what the dynamic loader, the clock, user names and matplotlib's font lookup read.
+# No resolv.conf or hosts: there is no network to resolve names for.
+_ETC = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "fonts")
+
+
+class SandboxUnavailable(ValueError):
+    """No sandbox of the kind asked for works on this machine."""
+
+    def __init__(self, kind, reason):
+        super().__init__(f"No {kind} sandbox on this machine: {reason}. {_HOWTO}")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """One way to isolate a command: "bwrap", "unshare" or "none" (no isolation at all)."""
+
+    kind: str
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"Sandbox kind must be one of {', '.join(KINDS)}, got {self.kind!r}.")
+
+    @property
+    def isolated(self):
+        return self.kind != "none"
+
+    def command(self, argv, *, cwd, readonly=(), writable=(), env=None):
+        """The argv that runs `argv` in the sandbox, in `cwd`, with exactly `env` (plus PATH, HOME=cwd,
+        MPLCONFIGDIR and XDG_CACHE_HOME in /tmp). For "none", `argv` itself: the caller sets the env."""
+        if not self.isolated:
+            return list(argv)
+        cwd = _existing(cwd, "cwd")
+        env = {
+            **(env or {}),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(cwd),
+            "MPLCONFIGDIR": "/tmp/mpl",
+            "XDG_CACHE_HOME": "/tmp/cache",  # fontconfig and torch cache here, not in the student's folder
+        }
+        mounts = _view(cwd, [_existing(p, "readonly") for p in readonly], [_existing(p, "writable") for p in writable])
+        if self.kind == "bwrap":
+            return _bwrap(mounts, list(argv), cwd, env)
+        return _unshare(mounts, list(argv), cwd, env)
+
+
+def find_sandbox(kind="auto"):
+    """The sandbox of `kind` ("auto": bwrap, else unshare), tried by running a command in it."""
+    if kind == "none":
+        return Sandbox("none")
+    if kind not in ("auto", "bwrap", "unshare"):
+        raise ValueError(f"Sandbox kind must be auto, bwrap, unshare or none, got {kind!r}.")
+    reasons = []
+    for candidate in ("bwrap", "unshare") if kind == "auto" else (kind,):
+        binary = shutil.which(candidate)
+        reason = _failure(candidate, binary) if binary else f"`{candidate}` is not on PATH"
+        if reason is None:
+            return Sandbox(candidate)
+        reasons.append(reason)
+    raise SandboxUnavailable(kind, "; ".join(reasons))
+
+
+def kernel_manager_config(config, sandbox, runtime_dir=None):
+    """Set in a traitlets `config` what jupyter_client needs to reach a kernel in `sandbox`.
+
+    A sandboxed kernel has a network namespace of its own, so TCP on 127.0.0.1 would not reach it:
+    client and kernel talk over unix sockets beside the connection file instead. That folder is
+    bound writable into the sandbox, so the connection file goes to `runtime_dir` (default: Jupyter's
+    runtime folder, JUPYTER_RUNTIME_DIR), which must be this kernel's alone: a KernelManager's own
+    default is a file in the system's shared temporary folder. One kernel at a time per config.
+    """
+    kind = sandbox.kind if isinstance(sandbox, Sandbox) else sandbox
+    if kind not in (*KINDS, "auto"):
+        raise ValueError(f"sandbox must be a Sandbox or one of {', '.join(KINDS)}, auto; got {sandbox!r}.")
+    if kind != "none":
+        runtime_dir = Path(runtime_dir or jupyter_runtime_dir()).resolve()
+        runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.connection_file = str(runtime_dir / "kernel.json")
+    return config
+
+
+def end_strays(launcher_pid):
+    """SIGKILL every process of the sandbox started by `launcher_pid` but its kernel; their pids.
+
+    The sandbox's processes are those in the pid namespace of the launcher's child (the reaper),
+    recognised from the host by their namespace and their pid inside it, which nothing in the
+    sandbox can change. Orphans and daemons stay in the namespace, so they are found too.
+    """
+    namespace = _sandbox_namespace(launcher_pid)
+    killed = []
+    # Rounds, because a stray may start another between the scan and its death.
+    for _ in range(100 if namespace else 0):
+        strays = [pid for pid, ns_pid in _members(namespace) if ns_pid not in (1, KERNEL_PID) and pid not in killed]
+        if not strays:
+            break
+        killed += [pid for pid in strays if _kill_member(pid, namespace)]
+    return killed
+
+
+# --- the view, shared by both ways of building it ---------------------------------------------------
+
+
+def _existing(path, what):
+    path = Path(path)
+    if not path.is_absolute() or not path.exists():
+        raise ValueError(f"Sandbox {what} paths must be absolute and exist, got {str(path)!r}.")
+    return path
+
+
+def _view(cwd, readonly, writable):
+    """The sandbox's root as (operation, destination, source) in mount order."""
+    mounts = []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            mounts.append(("symlink", top, os.readlink(top)))
+        elif os.path.isdir(top):
+            mounts.append(("ro", top, top))
+    mounts += [("ro", f"/etc/{name}", f"/etc/{name}") for name in _ETC if os.path.exists(f"/etc/{name}")]
+    mounts += [("proc", "/proc", ""), ("dev", "/dev", ""), ("tmpfs", "/tmp", "")]
+
+    python = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    python.add(str(Path(sys.executable).resolve().parent.parent))
+    python |= {os.path.realpath(p) for p in python}
+    binds = [("ro", p, os.path.realpath(p)) for p in python if not _under(p, ["/usr"])]
+    binds += [("ro", str(p), str(p.resolve())) for p in readonly]
+    binds += [("rw", str(p), str(p.resolve())) for p in [cwd, *writable]]
+    # Parents before children, so that a folder inside another is mounted on top of it.
+    binds.sort(key=lambda m: len(Path(m[1]).parts))
+    return mounts + binds
+
+
+def _under(path, tops):
+    return any(Path(path).is_relative_to(top) for top in tops)
+
+
+def _bwrap(mounts, argv, cwd, env):
+    flags = {"ro": "--ro-bind", "rw": "--bind", "symlink": "--symlink"}
+    command = [
+        "bwrap",
+        *("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"),
+        *("--unshare-cgroup-try", "--disable-userns", "--cap-drop", "ALL", "--hostname", "sandbox"),
+        *("--die-with-parent", "--new-session", "--clearenv"),
+    ]
+    for op, dest, source in mounts:
+        if op in ("ro", "rw"):
+            command += [flags[op], source, dest]
+        elif op == "symlink":
+            command += ["--symlink", source, dest]
+        else:
+            command += [f"--{op}", dest]
+    command += ["--remount-ro", "/", "--chdir", str(cwd)]
+    for name, value in env.items():
+        command += ["--setenv", name, value]
+    return [*command, "--", *argv]
+
+
+def _unshare(mounts, argv, cwd, env):
+    python = os.path.realpath(sys.executable)
+    plan = json.dumps({"mounts": mounts, "cwd": str(cwd), "env": env})
+    return [
+        *("setpriv", "--pdeathsig", "KILL"),  # the sandbox dies when the launcher's parent does
+        *("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
+        *("--mount", "--mount-proc", "--ipc", "--uts", "--propagation", "private"),
+        *(python, "-I", "-S", "-c", _SETUP, plan, *argv),
+    ]
+
+
+# The unshare sandbox's pid 1, run by the host's interpreter in the new namespaces with every
+# capability of its user namespace: builds the view on a tmpfs, pivots into it, drops every
+# capability for good, then starts the kernel as its first child and reaps orphans until the kernel
+# exits. Sources are opened before the tmpfs goes on /tmp, so a source under /tmp is still reachable.
+_SETUP = r"""
+import ctypes, fcntl, json, os, signal, socket, stat, struct, sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 2, 4, 8, 4096, 16384
+ATTR_RDONLY, ATTR_NOSUID, ATTR_NODEV = 1, 2, 4
+SYS = {"x86_64": {"pivot_root": 155, "mount_setattr": 442}, "aarch64": {"pivot_root": 41, "mount_setattr": 442}}
+SYS = SYS[os.uname().machine]
+
+
+def check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"sandbox setup: {what}: {os.strerror(err)}")
+
+
+def mount(source, target, fstype, flags, data=None):
+    encoded = [s.encode() if s else None for s in (source, target, fstype, data)]
+    check(libc.mount(*encoded[:3], ctypes.c_ulong(flags), encoded[3]), f"mount {target}")
+
+
+def setattr_(target, attrs, recursive=True):
+    attr = (ctypes.c_uint64 * 4)(attrs, 0, 0, 0)
+    check(libc.syscall(SYS["mount_setattr"], -100, target.encode(), 0x8000 if recursive else 0,
+                       attr, ctypes.sizeof(attr)), f"read-only {target}")
+
+
+def bind(fd, target, attrs):
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+    setattr_(target, attrs)
+
+
+plan = json.loads(sys.argv[1])
+argv = sys.argv[2:]
+mounts = plan["mounts"]
+sources = {src: os.open(src, os.O_PATH) for op, dest, src in mounts if op in ("ro", "rw")}
+devices = {name: os.open(f"/dev/{name}", os.O_PATH) for name in ("null", "zero", "full", "random", "urandom", "tty")}
+
+root = "/tmp"
+mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+for op, dest, src in mounts:
+    target = root + dest
+    if op == "symlink":
+        os.symlink(src, target)
+    elif op in ("ro", "rw"):
+        attrs = ATTR_NOSUID | ATTR_NODEV | (ATTR_RDONLY if op == "ro" else 0)
+        bind(sources[src], target, attrs)
+    elif op == "tmpfs":
+        os.makedirs(target, exist_ok=True)
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    elif op == "proc":
+        os.makedirs(target, exist_ok=True)
+        mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    elif op == "dev":
+        os.makedirs(target, exist_ok=True)
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755")
+        for name, fd in devices.items():
+            bind(fd, f"{target}/{name}", ATTR_NOSUID)
+        os.makedirs(f"{target}/shm")
+        mount("tmpfs", f"{target}/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        for name, link in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                           ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore")):
+            os.symlink(link, f"{target}/{name}")
+for fd in [*sources.values(), *devices.values()]:
+    os.close(fd)
+
+os.chdir(root)
+check(libc.syscall(SYS["pivot_root"], b".", b"."), "pivot_root")
+check(libc.umount2(b".", 2), "detach the old root")  # MNT_DETACH
+setattr_("/", ATTR_RDONLY, recursive=False)
+os.chdir(plan["cwd"])
+check(libc.sethostname(b"sandbox", 7), "hostname")
+with socket.socket() as s:  # loopback up, as in bwrap: the only network there is
+    flags = fcntl.ioctl(s, 0x8913, struct.pack("16sh22x", b"lo", 0))  # SIOCGIFFLAGS
+    fcntl.ioctl(s, 0x8914, struct.pack("16sh22x", b"lo", struct.unpack("16sh22x", flags)[1] | 1))  # IFF_UP
+# No user namespaces below this one (as bwrap's --disable-userns): with one, the kernel could make a
+# pid namespace of its own, whose processes `end_strays` would not see.
+with open("/proc/sys/user/max_user_namespaces", "w") as f:
+    f.write("0")
+
+# No capability from here on, for this process and all it starts: nothing can remount or undo the view.
+with open("/proc/sys/kernel/cap_last_cap") as f:
+    last_cap = int(f.read())
+for cap in range(last_cap + 1):
+    check(libc.prctl(24, cap, 0, 0, 0), "drop the bounding set")  # PR_CAPBSET_DROP
+check(libc.prctl(38, 1, 0, 0, 0), "no new privileges")  # PR_SET_NO_NEW_PRIVS
+check(libc.capset((ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)()), "drop capabilities")
+check(libc.prctl(4, 0, 0, 0, 0), "not dumpable")  # PR_SET_DUMPABLE: the kernel cannot ptrace its reaper
+
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+    signal.signal(sig, signal.SIG_IGN)
+kernel = os.fork()
+if kernel == 0:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    os.setsid()
+    try:
+        os.execvpe(argv[0], argv, plan["env"])
+    finally:
+        os._exit(127)
+while True:
+    pid, status = os.wait()
+    if pid == kernel:
+        sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
+# --- trying a sandbox, and finding its processes from the host ----------------------------------
+
+
+@functools.cache
+def _failure(kind, binary):
+    """None if a trivial command runs in a `kind` sandbox (with `binary`), else why not."""
+    with tempfile.TemporaryDirectory() as folder:
+        argv = Sandbox(kind).command([sys.executable, "-I", "-S", "-c", "pass"], cwd=folder)
+        try:
+            run = subprocess.run(argv, capture_output=True, text=True, timeout=30, start_new_session=True)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"{kind} failed: {error}"
+    if run.returncode != 0:
+        detail = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1]
+        return f"{kind} cannot create its namespaces here ({detail})"
+    return None
+
+
+def _sandbox_namespace(launcher_pid):
+    """The pid namespace of the launcher's child, if it has one of its own, else None."""
+    own = _namespace(launcher_pid)
+    for child in _children(launcher_pid):
+        namespace = _namespace(child)
+        if namespace and namespace != own:
+            return namespace
+    return None
+
+
+def _children(pid):
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _namespace(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _ns_pid(pid):
+    """The pid of host process `pid` in its innermost pid namespace; None if gone or a zombie."""
+    try:
+        status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    except OSError:
+        return None
+    return None if status["State"].split()[0] in ("Z", "X") else int(status["NSpid"].split()[-1])
+
+
+def _members(namespace):
+    """(host pid, pid in the namespace) of every live process in `namespace`."""
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and _namespace(entry.name) == namespace:
+            ns_pid = _ns_pid(entry.name)
+            if ns_pid is not None:
+                yield int(entry.name), ns_pid
+
+
+def _kill_member(pid, namespace):
+    """SIGKILL `pid` if it is still a stray of `namespace`; a pidfd makes sure it is the same process."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        if _namespace(pid) != namespace or _ns_pid(pid) in (None, 1, KERNEL_PID):
+            return False
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(pidfd)

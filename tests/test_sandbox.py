@@ -1,0 +1,279 @@
+"""The grading kernel's sandbox, shown by running code in real kernels: one kernel per kind of sandbox
+that works on this machine (the others are skipped, with the reason), started as the grader starts
+them, through the `nn273-grader` kernelspec and jupyter_client over unix sockets."""
+
+import json
+import os
+import shutil
+import socket
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client import KernelManager
+from traitlets.config import Config
+
+from autograder.config import install_grader_kernel
+from autograder.course import ROOT
+from autograder.launch import main as launch
+from autograder.sandbox import KERNEL_PID, Sandbox, SandboxUnavailable, end_strays, find_sandbox, kernel_manager_config
+
+pytestmark = pytest.mark.slow
+
+SITE_PACKAGES = ("kernelside", "nn273", "data")
+
+
+class Kernel:
+    """A started grading kernel and the folders around it."""
+
+    def __init__(self, kind, root):
+        self.kind = kind
+        self.site = root / "site"
+        self.cwd = root / "students" / "ada"
+        self.sibling = root / "students" / "bob"
+        self.runtime = root / "rt"
+        for package in SITE_PACKAGES:
+            source = ROOT / "autograder" / package if package == "kernelside" else ROOT / package
+            shutil.copytree(source, self.site / package, ignore=shutil.ignore_patterns("__pycache__"))
+        self.cwd.mkdir(parents=True)
+        self.sibling.mkdir()
+        (self.sibling / "bob.ipynb").write_text("{}")
+        name = install_grader_kernel(root / "work", site=self.site, sandbox=kind)
+        self.km = KernelManager(kernel_name=name, config=kernel_manager_config(Config(), kind, self.runtime))
+        self.km.start_kernel(cwd=str(self.cwd))
+        self.launcher = self.km.provisioner.pid
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code, timeout=30):
+        """Run `code` in the kernel: (its stdout, the name of the error it raised or None)."""
+        out, errors = [], []
+
+        def hook(msg):
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                errors.append(msg["content"]["ename"])
+
+        self.kc.execute_interactive(textwrap.dedent(code), timeout=timeout, output_hook=hook)
+        return "".join(out), (errors[0] if errors else None)
+
+    def value(self, code):
+        """The JSON value that `code` prints last."""
+        out, error = self.run(code)
+        assert error is None, out
+        return json.loads(out.strip().splitlines()[-1])
+
+    def stop(self, now=True):
+        self.kc.stop_channels()
+        if self.km.has_kernel:
+            self.km.shutdown_kernel(now=now)
+
+
+@pytest.fixture(scope="module", params=["bwrap", "unshare"])
+def kernel(request, tmp_path_factory):
+    try:
+        find_sandbox(request.param)
+    except SandboxUnavailable as error:
+        pytest.skip(str(error))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))  # install_grader_kernel adds to it
+        kernel = Kernel(request.param, tmp_path_factory.mktemp(request.param))
+        yield kernel
+        kernel.stop()
+
+
+def namespace_of(launcher):
+    """The pid namespace of the launcher's child (the sandbox's pid 1), seen from the host."""
+    for child in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split():
+        namespace = os.readlink(f"/proc/{child}/ns/pid")
+        if namespace != os.readlink(f"/proc/{launcher}/ns/pid"):
+            return namespace
+    raise AssertionError(f"the launcher {launcher} has no child in a pid namespace of its own")
+
+
+def members(namespace):
+    """{host pid: command name} of the live processes (not zombies) in `namespace`."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.readlink(entry / "ns" / "pid") == namespace:
+                stat = (entry / "stat").read_text()  # "pid (name) state ..."
+                if stat[stat.rindex(")") + 2] != "Z":
+                    found[int(entry.name)] = stat[stat.index("(") + 1 : stat.rindex(")")]
+        except OSError:
+            pass  # gone meanwhile
+    return found
+
+
+def wait_for(condition, timeout=5):
+    end = time.monotonic() + timeout
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_kernel_computes_and_imports_nn273_from_its_site(kernel):
+    result = kernel.value("""
+        import json, os, numpy as np, torch, matplotlib.pyplot as plt, nn273
+        plt.plot([0, 1], [1, 0]); plt.savefig("plot.png")
+        print(json.dumps([float(np.linalg.norm(np.ones(4))), float(torch.ones(3).sum()), nn273.__file__, os.getpid()]))
+    """)
+    assert result[:2] == [2.0, 3.0]
+    assert result[2] == str(kernel.site / "nn273" / "__init__.py")
+    assert result[3] == KERNEL_PID
+    assert (kernel.cwd / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_kernel_sees_only_the_system_the_environment_its_site_and_cwd(kernel):
+    hidden = [ROOT / "solutions", ROOT / "autograder", ROOT / "autograder" / "config.py", "/home", kernel.sibling]
+    result = kernel.value(f"""
+        import json, os
+        hidden = [p for p in {[str(p) for p in hidden]!r} if os.path.exists(p)]
+        print(json.dumps([sorted(os.listdir("/")), sorted(os.listdir("/etc")), os.listdir("/root"), hidden,
+                          sorted(os.listdir({str(kernel.cwd.parent)!r}))]))
+    """)
+    top, etc, root, visible, students = result
+    base_prefix = Path(os.path.realpath(sys.base_prefix))
+    mounted = [sys.prefix, base_prefix, kernel.site, kernel.cwd, kernel.runtime]
+    system = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "tmp"}
+    assert set(top) <= system | {Path(p).parts[1] for p in mounted}, top
+    assert set(etc) <= {"ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "fonts"}, etc
+    if base_prefix.is_relative_to("/root"):
+        assert root == [base_prefix.parts[2]]  # only the way to the interpreter
+    else:
+        assert root == []
+    assert visible == []
+    assert students == ["ada"]
+
+
+def test_kernel_writes_only_cwd_and_has_a_private_tmp(kernel):
+    private = f"/tmp/nn273-sandbox-test-{os.getpid()}"
+    targets = [kernel.site / "nn273" / "x.py", Path(sys.prefix) / "x", "/usr/x", "/x"]
+    result = kernel.value(f"""
+        import json
+        open("answer.txt", "w").write("42")
+        open({private!r}, "w").write("private")
+        refused = []
+        for path in {[str(p) for p in targets]!r}:
+            try:
+                open(path, "w").close()
+            except OSError:
+                refused.append(path)
+        print(json.dumps(refused))
+    """)
+    assert result == [str(p) for p in targets]
+    assert (kernel.cwd / "answer.txt").read_text() == "42"
+    assert not os.path.exists(private)
+
+
+def test_kernel_has_no_network(kernel):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        result = kernel.value(f"""
+            import json, socket
+            errors = []
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+            except OSError as error:
+                errors.append(type(error).__name__)
+            try:
+                socket.getaddrinfo("pypi.org", 443)
+            except OSError as error:
+                errors.append(type(error).__name__)
+            print(json.dumps(errors))
+        """)
+    assert result[0] in ("ConnectionRefusedError", "TimeoutError", "OSError")
+    assert result[1] == "gaierror"
+
+
+def test_memory_cap_gives_a_memory_error(kernel):
+    assert kernel.run("import numpy as np\nnp.ones(2**33)")[1] == "MemoryError"
+
+
+def test_end_strays_kills_children_daemons_and_nohup_but_not_the_kernel(kernel):
+    out, error = kernel.run("""
+        import os, subprocess
+        child = subprocess.Popen(["sleep", "1000"])
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execvp("sleep", ["sleep", "1001"])
+            os._exit(0)
+        os.wait()
+        subprocess.run("nohup sleep 1002 >/dev/null 2>&1 &", shell=True)
+    """)
+    assert error is None, out
+    namespace = namespace_of(kernel.launcher)
+    assert wait_for(lambda: list(members(namespace).values()).count("sleep") == 3), members(namespace)
+    sleeps = {pid for pid, name in members(namespace).items() if name == "sleep"}
+
+    assert set(end_strays(kernel.launcher)) == sleeps
+    assert wait_for(lambda: len(members(namespace)) == 2), members(namespace)  # the reaper and the kernel
+    # The kernel lives on, and reaps its killed child (a zombie would slow ipykernel's shutdown down).
+    assert kernel.run("print(child.wait())") == ("-9\n", None)
+
+
+def test_interrupt_stops_a_loop_and_the_kernel_survives(kernel):
+    msg_id = kernel.kc.execute("while True:\n    pass")
+    time.sleep(1)
+    kernel.km.interrupt_kernel()
+    reply = kernel.kc.get_shell_msg(timeout=10)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert kernel.run("print('alive')") == ("alive\n", None)
+
+
+def test_shutdown_leaves_no_process_of_the_sandbox(kernel):
+    kernel.run("import subprocess\nsubprocess.run('nohup sleep 1003 >/dev/null 2>&1 &', shell=True)")
+    namespace = namespace_of(kernel.launcher)
+    assert len(members(namespace)) == 3
+    kernel.stop(now=False)
+    assert wait_for(lambda: not members(namespace)), members(namespace)
+
+
+def test_unsandboxed_kernel_keeps_todays_behaviour(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "rt"))
+    name = install_grader_kernel(tmp_path / "work", 4096)
+    assert sorted(os.listdir(tmp_path / "work" / "jupyter" / "site")) == ["kernelside"]
+    km = KernelManager(kernel_name=name, config=kernel_manager_config(Config(), "none"))
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        out = []
+        kc.execute_interactive(
+            "import nn273, kernelside; print(nn273.__file__)", output_hook=lambda m: out.append(m["content"].get("text", ""))
+        )
+        assert "".join(out).strip() == str(ROOT / "nn273" / "__init__.py")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_launcher_refuses_a_shared_runtime_folder(tmp_path, monkeypatch):
+    try:
+        kind = find_sandbox().kind
+    except SandboxUnavailable as error:
+        pytest.skip(str(error))
+    (tmp_path / "someone-else.json").write_text("{}")
+    monkeypatch.setenv("NN273_SITE", str(tmp_path))
+    monkeypatch.setenv("NN273_SANDBOX", kind)
+    with pytest.raises(SystemExit, match="must hold only this kernel's files"):
+        launch([str(tmp_path / "kernel.json")])
+
+
+def test_find_sandbox_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap") as raised:
+        find_sandbox()
+    assert "user namespaces" in str(raised.value) and "--no-sandbox" in str(raised.value)
+    with pytest.raises(SandboxUnavailable, match="`bwrap` is not on PATH"):
+        find_sandbox("bwrap")
+    assert find_sandbox("none") == Sandbox("none")
+    assert Sandbox("none").command(["python", "-c", "pass"], cwd=tmp_path) == ["python", "-c", "pass"]
