@@ -41,6 +41,10 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every catalogue entry")
 
+    p = sub.add_parser("edition", help="write a student edition: notebooks up to ID, data, nn273 without answers")
+    p.add_argument("out", type=Path, metavar="OUT", help="a new or empty folder")
+    p.add_argument("--through", required=True, metavar="ID", help="the assignment students work on now")
+
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -100,7 +104,14 @@ def _check(args):
     return 0 if all(r.ok for r in results) else 1
 
 
-COMMANDS = {"release": _release, "store": _store, "grade": _grade, "check": _check}
+def _edition(args):
+    from .edition import build_edition
+
+    build_edition(args.out, args.through, progress=print)
+    return 0
+
+
+COMMANDS = {"release": _release, "store": _store, "grade": _grade, "check": _check, "edition": _edition}
 
 if __name__ == "__main__":
     sys.exit(main())
