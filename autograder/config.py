@@ -74,7 +74,7 @@ def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB, site=None, sandb
         kernelside = Path(__file__).parent / "kernelside"
         shutil.copytree(kernelside, site / "kernelside", ignore=shutil.ignore_patterns("__pycache__"))
     if not (Path(site) / "kernelside" / "boot.py").is_file():
-        raise ValueError(f"The kernel's site must hold kernelside/ (a copy of autograder/kernelside), got {site}.")
+        raise ValueError(f"A kernel site must hold kernelside/ (a copy of autograder/kernelside): {site} does not.")
     kind = sandbox.kind if isinstance(sandbox, Sandbox) else sandbox
     if kind not in (*KINDS, "auto"):
         raise ValueError(f"sandbox must be a Sandbox or one of {', '.join(KINDS)}, auto; got {sandbox!r}.")

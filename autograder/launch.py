@@ -38,16 +38,16 @@ def main(argv=None):
 
 
 def _runtime_folder(connection_file):
-    """The connection file's folder, where the kernel binds its unix sockets; it is bound writable
-    into the sandbox, so it must hold nothing but this kernel's files."""
+    """The connection file's folder, where the kernel binds its unix sockets. It is writable in the
+    sandbox, so it must be this kernel's alone: a KernelManager's default is the shared temp folder."""
     folder, name = os.path.split(connection_file)
-    stem = os.path.splitext(name)[0]
-    others = sorted(n for n in os.listdir(folder) if not n.startswith(stem))
+    others = sorted(set(os.listdir(folder)) - {name})
     if others:
         sys.exit(
-            f"autograder.launch: the folder of the connection file, {folder}, would be writable in the sandbox, "
-            f"so it must hold only this kernel's files, but it also holds {len(others)} others ({', '.join(others[:3])}). "
-            "Give the kernel a folder of its own: autograder.sandbox.kernel_manager_config(config, sandbox, runtime_dir)."
+            f"autograder.launch: the folder of the connection file, {folder}, would be writable in the "
+            f"sandbox, so it must hold only that file, but it also holds {len(others)} others "
+            f"({', '.join(others[:3])}). Give each kernel a folder of its own: "
+            "autograder.sandbox.kernel_manager_config(config, sandbox, runtime_dir)."
         )
     return folder
 

@@ -25,9 +25,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_core.paths import jupyter_runtime_dir
-
-__all__ = ["KERNEL_PID", "KINDS", "Sandbox", "SandboxUnavailable", "end_strays", "find_sandbox", "kernel_manager_config"]
+__all__ = [
+    "KERNEL_PID",
+    "KINDS",
+    "Sandbox",
+    "SandboxUnavailable",
+    "end_strays",
+    "find_sandbox",
+    "kernel_manager_config",
+]
 
 KINDS = ("bwrap", "unshare", "none")
 KERNEL_PID = 2  # the kernel's pid in its namespace; pid 1 is the reaper, and the kernel its first child
@@ -38,6 +44,10 @@ _HOWTO = (
     "`sysctl -w user.max_user_namespaces=10000` elsewhere). `--no-sandbox` grades without one, but then "
     "a submission can read and change everything the grader can."
 )
+
+# Each tmpfs (/tmp, /dev/shm) holds at most this much: it is memory that the kernel's cap on its
+# address space does not count.
+_TMPFS_MB = 512
 
 # Of /etc, only what the dynamic loader, the clock, user names and matplotlib's font lookup read.
 # No resolv.conf or hosts: there is no network to resolve names for.
@@ -78,14 +88,19 @@ class Sandbox:
             "MPLCONFIGDIR": "/tmp/mpl",
             "XDG_CACHE_HOME": "/tmp/cache",  # fontconfig and torch cache here, not in the student's folder
         }
-        mounts = _view(cwd, [_existing(p, "readonly") for p in readonly], [_existing(p, "writable") for p in writable])
+        readonly = [_existing(p, "readonly") for p in readonly]
+        mounts = _view(cwd, readonly, [_existing(p, "writable") for p in writable])
         if self.kind == "bwrap":
             return _bwrap(mounts, list(argv), cwd, env)
         return _unshare(mounts, list(argv), cwd, env)
 
 
 def find_sandbox(kind="auto"):
-    """The sandbox of `kind` ("auto": bwrap, else unshare), tried by running a command in it."""
+    """The sandbox of `kind` ("auto": bwrap, else unshare), tried by running a command in it.
+
+    The answer for a kind and its binary is remembered for the life of the process. "none" is
+    always there, and isolates nothing.
+    """
     if kind == "none":
         return Sandbox("none")
     if kind not in ("auto", "bwrap", "unshare"):
@@ -105,14 +120,17 @@ def kernel_manager_config(config, sandbox, runtime_dir=None):
 
     A sandboxed kernel has a network namespace of its own, so TCP on 127.0.0.1 would not reach it:
     client and kernel talk over unix sockets beside the connection file instead. That folder is
-    bound writable into the sandbox, so the connection file goes to `runtime_dir` (default: Jupyter's
-    runtime folder, JUPYTER_RUNTIME_DIR), which must be this kernel's alone: a KernelManager's own
-    default is a file in the system's shared temporary folder. One kernel at a time per config.
+    writable in the sandbox, so the connection file goes to `runtime_dir` (default: Jupyter's runtime
+    folder, JUPYTER_RUNTIME_DIR, when this is called), which must be the kernel's alone: call this for
+    each kernel with a fresh folder. (A KernelManager's own default is the shared temp folder, which
+    `autograder.launch` refuses.)
     """
     kind = sandbox.kind if isinstance(sandbox, Sandbox) else sandbox
     if kind not in (*KINDS, "auto"):
         raise ValueError(f"sandbox must be a Sandbox or one of {', '.join(KINDS)}, auto; got {sandbox!r}.")
     if kind != "none":
+        from jupyter_core.paths import jupyter_runtime_dir  # the rest of this module needs only the stdlib
+
         runtime_dir = Path(runtime_dir or jupyter_runtime_dir()).resolve()
         runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         config.KernelManager.transport = "ipc"
@@ -131,7 +149,8 @@ def end_strays(launcher_pid):
     killed = []
     # Rounds, because a stray may start another between the scan and its death.
     for _ in range(100 if namespace else 0):
-        strays = [pid for pid, ns_pid in _members(namespace) if ns_pid not in (1, KERNEL_PID) and pid not in killed]
+        members = _members(namespace)
+        strays = [pid for pid, ns_pid in members if ns_pid not in (1, KERNEL_PID) and pid not in killed]
         if not strays:
             break
         killed += [pid for pid in strays if _kill_member(pid, namespace)]
@@ -157,12 +176,12 @@ def _view(cwd, readonly, writable):
         elif os.path.isdir(top):
             mounts.append(("ro", top, top))
     mounts += [("ro", f"/etc/{name}", f"/etc/{name}") for name in _ETC if os.path.exists(f"/etc/{name}")]
-    mounts += [("proc", "/proc", ""), ("dev", "/dev", ""), ("tmpfs", "/tmp", "")]
+    mounts += [("proc", "/proc", ""), ("dev", "/dev", ""), ("tmpfs", "/dev/shm", ""), ("tmpfs", "/tmp", "")]
 
     python = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
     python.add(str(Path(sys.executable).resolve().parent.parent))
     python |= {os.path.realpath(p) for p in python}
-    binds = [("ro", p, os.path.realpath(p)) for p in python if not _under(p, ["/usr"])]
+    binds = [("ro", p, os.path.realpath(p)) for p in python if not Path(p).is_relative_to("/usr")]
     binds += [("ro", str(p), str(p.resolve())) for p in readonly]
     binds += [("rw", str(p), str(p.resolve())) for p in [cwd, *writable]]
     # Parents before children, so that a folder inside another is mounted on top of it.
@@ -170,12 +189,8 @@ def _view(cwd, readonly, writable):
     return mounts + binds
 
 
-def _under(path, tops):
-    return any(Path(path).is_relative_to(top) for top in tops)
-
-
 def _bwrap(mounts, argv, cwd, env):
-    flags = {"ro": "--ro-bind", "rw": "--bind", "symlink": "--symlink"}
+    flags = {"ro": "--ro-bind", "rw": "--bind", "symlink": "--symlink"}  # the others take a destination only
     command = [
         "bwrap",
         *("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"),
@@ -183,12 +198,9 @@ def _bwrap(mounts, argv, cwd, env):
         *("--die-with-parent", "--new-session", "--clearenv"),
     ]
     for op, dest, source in mounts:
-        if op in ("ro", "rw"):
-            command += [flags[op], source, dest]
-        elif op == "symlink":
-            command += ["--symlink", source, dest]
-        else:
-            command += [f"--{op}", dest]
+        if op == "tmpfs":
+            command += ["--size", str(_TMPFS_MB * 2**20)]
+        command += [flags[op], source, dest] if op in flags else [f"--{op}", dest]
     command += ["--remount-ro", "/", "--chdir", str(cwd)]
     for name, value in env.items():
         command += ["--setenv", name, value]
@@ -197,7 +209,7 @@ def _bwrap(mounts, argv, cwd, env):
 
 def _unshare(mounts, argv, cwd, env):
     python = os.path.realpath(sys.executable)
-    plan = json.dumps({"mounts": mounts, "cwd": str(cwd), "env": env})
+    plan = json.dumps({"mounts": mounts, "cwd": str(cwd), "env": env, "tmpfs_mb": _TMPFS_MB})
     return [
         *("setpriv", "--pdeathsig", "KILL"),  # the sandbox dies when the launcher's parent does
         *("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
@@ -216,8 +228,7 @@ import ctypes, fcntl, json, os, signal, socket, stat, struct, sys
 libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 2, 4, 8, 4096, 16384
 ATTR_RDONLY, ATTR_NOSUID, ATTR_NODEV = 1, 2, 4
-SYS = {"x86_64": {"pivot_root": 155, "mount_setattr": 442}, "aarch64": {"pivot_root": 41, "mount_setattr": 442}}
-SYS = SYS[os.uname().machine]
+PIVOT_ROOT, MOUNT_SETATTR = {"x86_64": (155, 442), "aarch64": (41, 442)}[os.uname().machine]  # syscalls
 
 
 def check(result, what):
@@ -233,7 +244,7 @@ def mount(source, target, fstype, flags, data=None):
 
 def setattr_(target, attrs, recursive=True):
     attr = (ctypes.c_uint64 * 4)(attrs, 0, 0, 0)
-    check(libc.syscall(SYS["mount_setattr"], -100, target.encode(), 0x8000 if recursive else 0,
+    check(libc.syscall(MOUNT_SETATTR, -100, target.encode(), 0x8000 if recursive else 0,
                        attr, ctypes.sizeof(attr)), f"read-only {target}")
 
 
@@ -251,7 +262,7 @@ plan = json.loads(sys.argv[1])
 argv = sys.argv[2:]
 mounts = plan["mounts"]
 sources = {src: os.open(src, os.O_PATH) for op, dest, src in mounts if op in ("ro", "rw")}
-devices = {name: os.open(f"/dev/{name}", os.O_PATH) for name in ("null", "zero", "full", "random", "urandom", "tty")}
+devices = {name: os.open(f"/dev/{name}", os.O_PATH) for name in ("null", "zero", "full", "random", "urandom")}
 
 root = "/tmp"
 mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
@@ -264,7 +275,7 @@ for op, dest, src in mounts:
         bind(sources[src], target, attrs)
     elif op == "tmpfs":
         os.makedirs(target, exist_ok=True)
-        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={plan['tmpfs_mb']}m")
     elif op == "proc":
         os.makedirs(target, exist_ok=True)
         mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -273,16 +284,14 @@ for op, dest, src in mounts:
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755")
         for name, fd in devices.items():
             bind(fd, f"{target}/{name}", ATTR_NOSUID)
-        os.makedirs(f"{target}/shm")
-        mount("tmpfs", f"{target}/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-        for name, link in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                           ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore")):
-            os.symlink(link, f"{target}/{name}")
+        os.symlink("/proc/self/fd", f"{target}/fd")
+        for fd, name in enumerate(("stdin", "stdout", "stderr")):
+            os.symlink(f"/proc/self/fd/{fd}", f"{target}/{name}")
 for fd in [*sources.values(), *devices.values()]:
     os.close(fd)
 
 os.chdir(root)
-check(libc.syscall(SYS["pivot_root"], b".", b"."), "pivot_root")
+check(libc.syscall(PIVOT_ROOT, b".", b"."), "pivot_root")
 check(libc.umount2(b".", 2), "detach the old root")  # MNT_DETACH
 setattr_("/", ATTR_RDONLY, recursive=False)
 os.chdir(plan["cwd"])
@@ -304,11 +313,12 @@ check(libc.prctl(38, 1, 0, 0, 0), "no new privileges")  # PR_SET_NO_NEW_PRIVS
 check(libc.capset((ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)()), "drop capabilities")
 check(libc.prctl(4, 0, 0, 0, 0), "not dumpable")  # PR_SET_DUMPABLE: the kernel cannot ptrace its reaper
 
-for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+for sig in STOPPING:
     signal.signal(sig, signal.SIG_IGN)
 kernel = os.fork()
 if kernel == 0:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE, signal.SIGXFSZ):
+    for sig in (*STOPPING, signal.SIGPIPE, signal.SIGXFSZ):  # ignored signals would stay ignored after exec
         signal.signal(sig, signal.SIG_DFL)
     os.setsid()
     try:
@@ -318,7 +328,8 @@ if kernel == 0:
 while True:
     pid, status = os.wait()
     if pid == kernel:
-        sys.exit(os.waitstatus_to_exitcode(status) % 256)
+        code = os.waitstatus_to_exitcode(status)
+        sys.exit(code if code >= 0 else 128 - code)  # killed by signal N: 128 + N, as a shell says
 """
 
 
