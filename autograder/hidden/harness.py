@@ -1,11 +1,15 @@
 """What every hidden test uses: seeded inputs, a guarded call of the student's function, and comparisons.
 
-A hidden test runs inside the student's kernel, so it must be robust to anything a submission returns:
+The same test runs in two places. In a solution notebook (JupyterLab, nbval) it runs in the kernel
+next to the function it tests. While grading it runs in the grader's process and the function is an
+`autograder.judge.Proxy`: the call happens in the student's sandboxed kernel and its facts come back
+as plain data, so nothing the submission does in its kernel can change a verdict. It must be robust to
+anything a submission returns:
 
-- `call` runs the student's function with warnings turned into errors (nbgrader scores a test cell
-  that writes to stderr as zero, so a warning must fail loudly and say why), checks that the function
-  left its array arguments unchanged, and that it did not call the nn273 reference implementation of
-  the exercise under test.
+- `call` runs the student's function under NumPy's error checks and records its warnings (nbgrader
+  scores a test cell that writes to stderr as zero, so a warning must fail loudly and say why),
+  checks that the function left its array arguments unchanged, and that it did not call the nn273
+  reference implementation of the exercise under test (autograder/kernelside/guard.py).
 - `as_float` converts a result with `np.asarray(..., dtype=float)` before any comparison, so an object
   whose `__eq__` always returns True cannot pass.
 - `assert_close` and `assert_gradient` fail with the index, the expected and the received values.
@@ -13,18 +17,16 @@ A hidden test runs inside the student's kernel, so it must be robust to anything
   which case it was and what the case is about, so the student knows what to fix.
 """
 
-import os
-import sys
-import warnings
 import zlib
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
 from nn273.gradcheck import numerical_gradient
 
-__all__ = ["Harness", "HiddenTestFailure"]
+from ..kernelside.guard import guarded_call, module_places
+
+__all__ = ["Harness", "HiddenTestFailure", "seed", "set_seed"]
 
 
 class HiddenTestFailure(AssertionError):
@@ -39,12 +41,16 @@ class Harness:
     """
 
     def __init__(self, *reference):
-        self._forbidden = {path for m in reference for path in _spellings(m.__file__)}
-        self._names = ", ".join(m.__name__ for m in reference)
+        self._reference = [m.__name__ for m in reference]
 
     def rng(self, name):
-        """A generator seeded from `name`, so each test draws the same inputs every time."""
-        return np.random.default_rng(zlib.crc32(name.encode()))
+        """A generator seeded from `name` and the run's seed (see `set_seed`).
+
+        Without a run seed (a notebook, nbval) each test draws the same inputs every time; while
+        grading, the grader sets a fresh seed per run, so a submission cannot know its inputs.
+        """
+        key = zlib.crc32(name.encode())
+        return np.random.default_rng(key if _SEED is None else [_SEED, key])
 
     @contextmanager
     def hint(self, text):
@@ -76,57 +82,24 @@ class Harness:
             raise HiddenTestFailure(f"{exc}; this was {case}") from exc.__cause__
 
     def _guarded_call(self, fn, args, kwargs, forbid, require):
-        name = getattr(fn, "__name__", repr(fn))
-        forbidden = self._forbidden | {path for m in forbid for path in _spellings(Path(m.__file__).parent)}
-        names = ", ".join([self._names, *(m.__name__ for m in forbid)])
+        name = getattr(fn, "__name__", None) or type(fn).__name__
         if not callable(fn):
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
-        before = _snapshot(args, kwargs)
-        required = {path for m in require for path in _spellings(Path(m.__file__).parent)}
-        called_reference, called_required = [], []
-
-        def profile(frame, event, arg):
-            if event == "call":
-                if _is_forbidden(frame.f_code.co_filename, forbidden):
-                    called_reference.append(frame.f_code.co_name)
-                elif required and not called_required and _is_forbidden(frame.f_code.co_filename, required):
-                    called_required.append(frame.f_code.co_name)
-
-        old_profile = sys.getprofile()
-        with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
-            warnings.simplefilter("error")
-            sys.setprofile(profile)
-            try:
-                result = fn(*args, **kwargs)
-            except (HiddenTestFailure, NotImplementedError):
-                raise
-            except FloatingPointError as exc:
-                raise HiddenTestFailure(
-                    f"{name}{_describe(args, kwargs)} hit a floating-point problem ({exc}); "
-                    f"the result must be exact and finite without overflow or division by zero"
-                ) from None
-            except Warning as exc:
-                raise HiddenTestFailure(
-                    f"{name}{_describe(args, kwargs)} issued a warning: {type(exc).__name__}: {exc}"
-                ) from None
-            except Exception as exc:  # the student's crash, with the inputs that caused it
-                raise HiddenTestFailure(f"{name}{_describe(args, kwargs)} raised {type(exc).__name__}: {exc}") from exc
-            finally:
-                sys.setprofile(old_profile)
-        if called_reference:
-            raise HiddenTestFailure(
-                f"{name} calls {called_reference[0]}() from the course's reference implementation or a "
-                f"library this exercise asks you to do without ({names}); write the exercise yourself"
-            )
-        if required and not called_required:
-            raise HiddenTestFailure(
-                f"{name} must use {', '.join(m.__name__ for m in require)} as the exercise asks, "
-                f"and it never called it"
-            )
-        changed = _changed(before, args, kwargs)
-        if changed:
-            raise HiddenTestFailure(f"{name} modified its {changed}; functions must not change their inputs")
-        return result
+        forbidden = [*self._reference, *(m.__name__ for m in forbid)]
+        required = [m.__name__ for m in require]
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            if _judged(fn):  # grading: fn runs in the student's kernel, the facts come back as data
+                facts = fn.facts(args, kwargs, forbid=forbidden, require=required, name=name)
+            else:
+                facts = guarded_call(
+                    fn,
+                    args,
+                    kwargs,
+                    errstate=np.geterr(),
+                    forbid=module_places(forbidden),
+                    require=module_places(required),
+                )
+        return _verdict(name, facts, args, kwargs, forbidden, required)
 
     def as_float(self, value, what, shape=None, hint=""):
         """`np.asarray(value, dtype=float)` with a clear failure, and the expected shape checked."""
@@ -172,45 +145,51 @@ class Harness:
             )
 
 
-def _spellings(path):
-    """A file or folder as code objects may name it: as imported (co_filename keeps symlinks) and resolved."""
-    return {os.path.abspath(path), str(Path(path).resolve())}
+def set_seed(seed):
+    """Make every hidden test draw its inputs from `seed` (None: the fixed seeds of a notebook)."""
+    global _SEED
+    _SEED = None if seed is None else int(seed)
 
 
-def _is_forbidden(filename, forbidden):
-    return filename in forbidden or any(filename.startswith(folder + os.sep) for folder in forbidden)
+def seed():
+    return _SEED
 
 
-def _leaves(value, path):
-    """(path, array) for every ndarray in value, looking inside lists, tuples and dicts."""
-    if isinstance(value, np.ndarray):
-        yield path, value
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{i}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _leaves(item, f"{path}[{key!r}]")
+_SEED = None
 
 
-def _inputs(args, kwargs):
-    for i, a in enumerate(args):
-        yield from _leaves(a, f"argument number {i + 1}")
-    for k, v in kwargs.items():
-        yield from _leaves(v, k)
+def _judged(fn):
+    """fn is a student's function in a grading kernel (autograder.judge), not one in this process."""
+    return type(fn).__module__ == "autograder.judge" and hasattr(fn, "facts")
 
 
-def _snapshot(args, kwargs):
-    return [(path, np.array(a, copy=True)) for path, a in _inputs(args, kwargs)]
-
-
-def _changed(before, args, kwargs):
-    now = dict(_inputs(args, kwargs))
-    for path, old in before:
-        new = now.get(path)
-        if new is None or old.shape != new.shape or not np.array_equal(old, new, equal_nan=True):
-            return path
-    return None
+def _verdict(name, facts, args, kwargs, forbidden, required):
+    """The facts of one call (autograder/kernelside/guard.py) as a verdict: the value, or a failure."""
+    exc = facts["exception"]
+    if exc is not None:
+        if isinstance(exc, (HiddenTestFailure, NotImplementedError)):
+            raise exc
+        if isinstance(exc, FloatingPointError):
+            raise HiddenTestFailure(
+                f"{name}{_describe(args, kwargs)} hit a floating-point problem ({exc}); "
+                f"the result must be exact and finite without overflow or division by zero"
+            ) from None
+        if isinstance(exc, Warning):
+            raise HiddenTestFailure(f"{name}{_describe(args, kwargs)} issued a warning: {type(exc).__name__}: {exc}") from None
+        raise HiddenTestFailure(f"{name}{_describe(args, kwargs)} raised {type(exc).__name__}: {exc}") from exc
+    if facts["warnings"]:
+        category, message = facts["warnings"][0]
+        raise HiddenTestFailure(f"{name}{_describe(args, kwargs)} issued a warning: {category}: {message}")
+    if facts["forbidden"]:
+        raise HiddenTestFailure(
+            f"{name} calls {facts['forbidden'][0].split(' of ')[0]} from the course's reference implementation "
+            f"or a library this exercise asks you to do without ({', '.join(forbidden)}); write the exercise yourself"
+        )
+    if required and not facts["required"]:
+        raise HiddenTestFailure(f"{name} must use {', '.join(required)} as the exercise asks, and it never called it")
+    if facts["modified"]:
+        raise HiddenTestFailure(f"{name} modified its {facts['modified']}; functions must not change their inputs")
+    return facts["value"]
 
 
 def _shapes(value):

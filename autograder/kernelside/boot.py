@@ -1,12 +1,14 @@
 """The grading kernel: IPython with a cap on its address space (`NN273_KERNEL_MEMORY_MB`).
 
-With the cap, a submission that asks for too much memory gets a MemoryError in the cell that asked,
-which scores that cell zero, instead of being killed by the system, which would lose the whole
-notebook's grades (nbgrader records nothing for a notebook whose kernel died).
+Run inside the sandbox as `python -m kernelside.boot -f CONNECTION_FILE`. With the cap, a submission
+that asks for too much memory gets a MemoryError in the cell that asked, which scores that cell zero,
+instead of being killed by the system, which would lose the whole notebook's grades. The cap is set
+before any student code runs, hard and soft alike, so the kernel cannot raise it again.
 """
 
 import os
 import resource
+import sys
 
 
 def main():
@@ -14,12 +16,10 @@ def main():
     if limit_mb > 0:
         limit = limit_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    import sys
 
     from ipykernel.kernelapp import launch_new_instance
 
-    # Only errors from the kernel's own log: its notices (e.g. about TCP on localhost) are noise
-    # in an instructor's grading run.
+    # Only errors from the kernel's own log: its notices are noise in an instructor's grading run.
     launch_new_instance(argv=[*sys.argv[1:], "--IPKernelApp.log_level=ERROR"])
 
 

@@ -1,0 +1,187 @@
+"""`JudgedExecute`: nbgrader's Execute step, with the student's kernel computing and the grader judging.
+
+It takes the place of nbgrader's `Execute` in `Autograde.autograde_preprocessors` (see config.py),
+before `SaveAutoGrades`, which then scores each test cell from the outputs written here:
+
+- every cell that is not a test cell (the student's answers and the story) runs in the sandboxed
+  grading kernel of its assignment, as nbgrader would run it;
+- a test cell is never run in the kernel: its source is taken from the instructor's notebook
+  (solutions/, not the submission) and executed in this process (`judge.judge_source`), with the
+  notebook's graded functions as proxies into the kernel; its outputs are what the test printed here
+  and, if it failed, the error, so a submission cannot forge them;
+- after every cell, every process the submission started in the sandbox is ended;
+- what the kernel prints is capped per cell, so a flood of output cannot exhaust the grader.
+
+Flags: a function that a hidden test asks to be written without a library (forbid=) is looked for in
+the submitted source too; both that and what the kernel saw it call are kept in `self.flags`, with the
+evidence, for the grade report.
+"""
+
+import ast
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_output
+from traitlets import Bool, Integer, Unicode
+
+from nbgrader.preprocessors import Execute
+
+from .judge import KernelLink, Proxy, judge_source
+
+__all__ = ["JudgedExecute", "TrustedNotebook"]
+
+MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
+
+
+class TrustedNotebook:
+    """What the grader takes from the instructor's notebook: the test cells, the imports, the functions."""
+
+    def __init__(self, path):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        self.imports = code[0].source if code and "nbgrader" not in code[0].metadata else ""
+        self.tests, self.functions, self.points = {}, [], {}
+        for cell in code:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                self.tests[meta["grade_id"]] = cell.source
+                self.points[meta["grade_id"]] = float(meta.get("points", 0))
+            elif meta.get("solution"):
+                self.functions.append(meta["grade_id"])
+
+
+class JudgedExecute(Execute):
+    """Execute a submission: its code in the sandboxed kernel, its tests here."""
+
+    solutions = Unicode(help="folder of the instructor's notebooks, <id>/<id>.ipynb").tag(config=True)
+    kernel_prefix = Unicode("nn273-grader", help="kernel name is <prefix>-<assignment>").tag(config=True)
+    runtime_root = Unicode(help="folder for each kernel's connection file and sockets").tag(config=True)
+    max_kernel_output = Integer(MAX_KERNEL_OUTPUT).tag(config=True)
+    sandboxed = Bool(False, help="the kernel runs in a sandbox whose strays are ended after each cell").tag(config=True)
+
+    flags = []  # (grade_id, function, evidence) of the notebook last executed
+
+    def preprocess(self, nb, resources=None, km=None):
+        info = resources["nbgrader"]
+        assignment, notebook = info["assignment"], info["notebook"]
+        self.trusted = TrustedNotebook(Path(self.solutions) / assignment / f"{notebook}.ipynb")
+        self.kernel_name = f"{self.kernel_prefix}-{assignment}"
+        self.flags, self._link, self._namespace, self._sizes = [], None, None, {}
+        self._submitted = {
+            c.metadata["nbgrader"]["grade_id"]: c.source
+            for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+        }
+        runtime = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.runtime_root or None))
+        old = os.environ.get("JUPYTER_RUNTIME_DIR")
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)  # one folder per kernel: its sockets alone
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self._link is not None:
+                self._link.close()
+            if old is None:
+                os.environ.pop("JUPYTER_RUNTIME_DIR", None)
+            else:
+                os.environ["JUPYTER_RUNTIME_DIR"] = old
+            shutil.rmtree(runtime, ignore_errors=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in self.trusted.tests:
+            cell.source = self.trusted.tests[grade_id]
+            cell.outputs = self.judge(grade_id)
+            cell.execution_count = None
+        else:
+            cell, _ = super().preprocess_cell(cell, resources, index)
+        self.end_strays()
+        return cell, self.resources
+
+    def judge(self, grade_id):
+        """Run the instructor's test `grade_id` here against the kernel; its outputs."""
+        link, namespace = self._judging()
+        outputs = judge_source(self.trusted.tests[grade_id], namespace, link, grade_id, self.timeout)
+        self._collect_flags(grade_id, link)
+        return outputs
+
+    def _judging(self):
+        if self._link is None:
+            self._link = KernelLink(self.km)
+            namespace = {"__name__": "__judged__"}
+            exec(compile(self.trusted.imports, "<imports>", "exec"), namespace)  # noqa: S102 (the instructor's cell)
+            for name in self.trusted.functions:
+                namespace[name] = Proxy(self._link, name)
+            self._namespace = namespace
+        return self._link, self._namespace
+
+    def _collect_flags(self, grade_id, link):
+        for function, evidence in link.evidence:
+            self.flags.append((grade_id, function, f"while the test ran, the code called {evidence}"))
+        link.evidence.clear()
+        for function, modules in link.forbid_asked.items():
+            for line in source_evidence(self._submitted.get(function, ""), modules):
+                self.flags.append((grade_id, function, f"the submitted code of {function} uses {line}"))
+        link.forbid_asked.clear()
+
+    def end_strays(self):
+        pid = _launcher_pid(self.km)
+        if pid is not None and self.sandboxed:
+            from .sandbox import end_strays
+
+            end_strays(pid)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most max_kernel_output characters of a kernel cell's output."""
+        size = self._sizes.get(cell_index, 0)
+        if size > self.max_kernel_output:
+            return None
+        content = msg.get("content", {})
+        grow = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
+        self._sizes[cell_index] = size + grow
+        if size + grow > self.max_kernel_output:
+            note = f"[output cut: more than {self.max_kernel_output} characters]\n"
+            outs.append(new_output("stream", name="stdout", text=note))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _launcher_pid(km):
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return getattr(process, "pid", None)
+
+
+def source_evidence(source, modules):
+    """Lines of `source` that name any of `modules` (e.g. torch.autograd: `.backward(`, `autograd`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    words = set()
+    for module in modules:
+        parts = module.split(".")
+        words.add(parts[-1])
+        if parts[-1] == "autograd":
+            words |= {"backward", "requires_grad", "requires_grad_"}
+        if parts[0] == "nn273":
+            words.add(module)
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Attribute):
+            names.append(node.attr)
+        elif isinstance(node, ast.Name):
+            names.append(node.id)
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names] + [a.name.split(".")[-1] for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names += [node.module or "", (node.module or "").split(".")[-1]] + [a.name for a in node.names]
+        if words & set(names):
+            text = lines[node.lineno - 1].strip() if 0 < getattr(node, "lineno", 0) <= len(lines) else ""
+            entry = f"line {node.lineno}: {text[:200]}"
+            if entry not in found:
+                found.append(entry)
+    return found[:5]

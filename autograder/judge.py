@@ -1,0 +1,410 @@
+"""The grader's half of judged grading: test cells run here, student functions run in the kernel.
+
+While a submission is graded, each test cell (visible and hidden) is executed in the grader's own
+process, in a namespace where every graded function of the notebook is a `Proxy`. Calling a proxy
+sends the arguments to the student's kernel as plain data (`wire`), where `kernelside.agent` calls
+the student's function and sends back the result, also as plain data. What a submission does inside
+its kernel (patching numpy, the test helpers, builtins or IPython) therefore cannot reach a verdict:
+the comparisons, the oracles and the error that scores a cell zero all happen here.
+
+- A value that is not plain data stays in the kernel and arrives as a `KernelObject`, which can be
+  called, passed back, iterated and asked for public attributes, and is never converted to numbers.
+- A function passed to a student's function (numerical_gradient's `f`) stays here too: the kernel
+  calls back over the kernel's stdin channel and this process evaluates it.
+- The deadline of a cell covers all its calls; past it the kernel is interrupted and the cell fails
+  with CellTimeoutError. A dead kernel raises DeadKernelError, as nbclient does.
+"""
+
+import builtins
+import contextlib
+import io
+import json
+import linecache
+import re
+import time
+import traceback
+import warnings
+
+import numpy as np
+import zmq
+from jupyter_client import BlockingKernelClient
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+
+from .kernelside import wire
+from .kernelside.agent import CALLBACK_PROMPT, MIME, REQUEST_PROMPT
+
+__all__ = ["CellTimeout", "KernelLink", "KernelObject", "Proxy", "judge_source", "remote_facts"]
+
+MAX_TEXT = 100_000  # characters of printed text kept per cell
+
+
+class CellTimeout(BaseException):
+    """The cell's time is up (BaseException: a test's `except Exception` must not swallow it)."""
+
+
+class KernelError(Exception):
+    """Base of the exceptions raised here for an exception raised by student code in the kernel."""
+
+    kernel_traceback = ""
+
+
+_ERROR_CLASSES = {}
+
+
+def _error_class(kernel_type, bases):
+    """A local exception class named like the kernel's and deriving from its nearest builtin."""
+    name = kernel_type if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,59}", kernel_type or "") else "Exception"
+    base = Exception
+    for candidate in [kernel_type, *bases]:
+        found = getattr(builtins, str(candidate), None)
+        if isinstance(found, type) and issubclass(found, Exception):
+            base = found
+            break
+    key = (name, base)
+    if key not in _ERROR_CLASSES:
+        _ERROR_CLASSES[key] = type(name, (base, KernelError), {"__module__": "kernel"})
+    return _ERROR_CLASSES[key]
+
+
+class KernelLink:
+    """The grader's line to one grading kernel.
+
+    client: the nbclient NotebookClient running the notebook (its kernel manager `km` and the
+    connection info); requests go through a separate blocking client of the same kernel.
+    """
+
+    def __init__(self, km):
+        self.km = km
+        self.kc = BlockingKernelClient()
+        self.kc.load_connection_info(km.get_connection_info(session=False))
+        self.kc.start_channels()
+        self.deadline = None
+        self.printed = []  # text the student's code printed during calls of the current cell
+        self._printed_size = 0
+        self.calls = 0
+        self.forbid_asked = {}  # function name -> module names a test asked it not to call
+        self.evidence = []  # (function, what the kernel saw it call) from run-time checks
+        self._in_callback = False
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.kc.stop_channels()
+
+    # ----------------------------------------------------------------------------------- calls
+    def request(self, op, target, args=(), kwargs=None, attr=None, guard=None):
+        """Send one request and return the outcome dict (decoded plain data)."""
+        if self._in_callback:
+            raise RuntimeError("a function passed to a student's function cannot call back into the kernel")
+        callbacks = []
+
+        def outgoing(value):
+            if isinstance(value, KernelObject):
+                if value._link is not self:
+                    raise TypeError("a kernel object of another kernel cannot be sent")
+                return {"t": "handle", "id": value._id, "type": value._type}
+            if isinstance(value, Proxy):
+                raise TypeError(f"a student function ({value._name}) cannot be passed to another one while grading")
+            if callable(value):
+                callbacks.append(value)
+                return {"t": "callback", "id": len(callbacks) - 1}
+            raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
+
+        message = {
+            "op": op,
+            "args": wire.encode(list(args), other=outgoing),
+            "kwargs": wire.encode(dict(kwargs or {}), other=outgoing),
+            "guard": guard or {},
+        }
+        message.update(target)
+        if attr is not None:
+            message["attr"] = attr
+        self.calls += 1
+        text = self._execute(json.dumps(message), callbacks)
+        if text is None:
+            return {"status": "raised", "type": "RuntimeError", "bases": [], "message": "the kernel sent no result", "traceback": ""}
+        try:
+            outcome = wire.decode(text, handle=lambda key, kind: KernelObject(self, key, kind))
+        except wire.WireError as exc:
+            return {"status": "raised", "type": "ValueError", "bases": [], "message": f"the kernel's result is not plain data: {exc}", "traceback": ""}
+        if not isinstance(outcome, dict) or outcome.get("status") not in ("ok", "raised"):
+            return {"status": "raised", "type": "ValueError", "bases": [], "message": "the kernel's result is malformed", "traceback": ""}
+        return outcome
+
+    def _execute(self, request, callbacks):
+        """Have the agent serve `request` and wait until the kernel is idle; serve callbacks on the
+        way; return the last result text."""
+        code = "__import__('kernelside.agent', fromlist=['serve']).serve()"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=True)
+        pending = [request]
+        poller = zmq.Poller()
+        sockets = {
+            self.kc.iopub_channel.socket: "iopub",
+            self.kc.stdin_channel.socket: "stdin",
+            self.kc.shell_channel.socket: "shell",
+        }
+        for socket in sockets:
+            poller.register(socket, zmq.POLLIN)
+        result, replied, idle = None, False, False
+        while not (replied and idle):
+            remaining = self._remaining()
+            ready = dict(poller.poll(int(min(remaining, 0.5) * 1000) + 1))
+            if not ready:
+                if self._remaining() <= 0:
+                    self._interrupt(msg_id)
+                    raise CellTimeout()
+                if not self._alive():
+                    raise DeadKernelError("the kernel died while a test called the student's code")
+                continue
+            for socket in ready:
+                channel = getattr(self.kc, f"{sockets[socket]}_channel")
+                msg = channel.get_msg(timeout=0)
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if sockets[socket] == "shell":
+                    replied = kind == "execute_reply"
+                elif sockets[socket] == "stdin":
+                    prompt = content.get("prompt", "")
+                    if prompt == REQUEST_PROMPT and pending:
+                        self.kc.input(pending.pop())
+                    else:
+                        self._answer(prompt, callbacks)
+                elif kind == "status":
+                    idle = idle or content.get("execution_state") == "idle"
+                elif kind == "display_data" and MIME in content.get("data", {}):
+                    result = content["data"][MIME]
+                elif kind == "stream":
+                    self._print(content.get("text", ""))
+        return result if isinstance(result, str) else None
+
+    def _answer(self, prompt, callbacks):
+        """Evaluate a grader function the kernel asked for, and send back the value."""
+        if not prompt.startswith(CALLBACK_PROMPT):
+            self.kc.input("")  # the student's own input(): nobody answers while grading
+            return
+        try:
+            ask = json.loads(prompt[len(CALLBACK_PROMPT):])
+            fn = callbacks[int(ask["id"])]
+            args, kwargs = wire.decode(ask["args"]), wire.decode(ask["kwargs"])
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise wire.WireError("arguments must be a list and a dict")
+            self._in_callback = True
+            try:
+                value = fn(*args, **kwargs)
+            finally:
+                self._in_callback = False
+            reply = {"status": "ok", "value": wire.encode(value)}
+        except CellTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 (the kernel's code gets the failure as an exception)
+            reply = {"status": "error", "message": f"{type(exc).__name__}: {exc}"[:2000]}
+        self.kc.input(json.dumps(reply))
+
+    def _print(self, text):
+        if self._printed_size < MAX_TEXT:
+            keep = text[: MAX_TEXT - self._printed_size]
+            self.printed.append(keep)
+            self._printed_size += len(keep)
+
+    def take_printed(self):
+        text = "".join(self.printed)
+        truncated = self._printed_size >= MAX_TEXT
+        self.printed, self._printed_size = [], 0
+        return text + ("\n[... more output from your code was cut ...]\n" if truncated else "")
+
+    def _remaining(self):
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def _alive(self):
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return process is None or process.poll() is None
+
+    def _interrupt(self, msg_id):
+        import inspect
+
+        from jupyter_core.utils import run_sync
+
+        with contextlib.suppress(Exception):
+            if inspect.iscoroutinefunction(self.km.interrupt_kernel):
+                run_sync(self.km.interrupt_kernel)()
+            else:
+                self.km.interrupt_kernel()
+        end = time.monotonic() + 5  # let the interrupted request finish, so the kernel is idle again
+        while time.monotonic() < end:
+            try:
+                msg = self.kc.get_shell_msg(timeout=0.5)
+            except Exception:  # noqa: BLE001 (queue.Empty)
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                break
+
+
+class KernelObject:
+    """A value that stayed in the kernel: callable, iterable, with public attributes, no numbers."""
+
+    def __init__(self, link, key, kind):
+        self._link, self._id, self._type = link, key, kind
+
+    def __repr__(self):
+        return f"<{self._type} in the student's kernel>"
+
+    def __getattr__(self, name):
+        if name.startswith("_"):  # never ask the kernel for protocols (__array_interface__, ...)
+            raise AttributeError(name)
+        return _value(self._link.request("getattr", {"handle": self._id}, attr=name), f"{self._type}.{name}")
+
+    def __call__(self, *args, **kwargs):
+        return _value(self._link.request("call", {"handle": self._id}, args, kwargs, guard=_guard()), self._type)
+
+    def __iter__(self):
+        return iter(_value(self._link.request("iter", {"handle": self._id}), f"iterating a {self._type}"))
+
+    def __len__(self):
+        n = _value(self._link.request("len", {"handle": self._id}), f"len of a {self._type}")
+        if type(n) is not int or n < 0:
+            raise TypeError(f"len of a {self._type} must be a non-negative int")
+        return n
+
+    def __bool__(self):
+        raise TypeError(f"a {self._type} from the student's kernel has no truth value in a test")
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def facts(self, args, kwargs, forbid=(), require=(), name=None):
+        return remote_facts(self._link, {"handle": self._id}, args, kwargs, forbid, require, name or self._type)
+
+
+class Proxy:
+    """A graded function of the notebook, called in the student's kernel."""
+
+    def __init__(self, link, name):
+        self._link, self._name = link, name
+        self.__name__ = name
+
+    def __repr__(self):
+        return f"<student function {self._name}>"
+
+    def __call__(self, *args, **kwargs):
+        return _value(self._link.request("call", {"name": self._name}, args, kwargs, guard=_guard()), self._name)
+
+    def facts(self, args, kwargs, forbid=(), require=(), name=None):
+        return remote_facts(self._link, {"name": self._name}, args, kwargs, forbid, require, self._name)
+
+
+def remote_facts(link, target, args, kwargs, forbid, require, name):
+    """guard.guarded_call's facts, for a call made in the kernel (see autograder/kernelside/guard.py)."""
+    guard = {"errstate": np.geterr(), "forbid": sorted(forbid), "require": sorted(require), "inputs": True}
+    if forbid:
+        link.forbid_asked.setdefault(name, set()).update(forbid)
+    outcome = link.request("call", target, args, kwargs, guard=guard)
+    facts = {
+        "value": outcome.get("value"),
+        "exception": _exception(outcome, name) if outcome["status"] == "raised" else None,
+        "warnings": _pairs(outcome.get("warnings")),
+        "forbidden": [str(x)[:300] for x in (outcome.get("forbidden") or [])][:5],
+        "required": outcome.get("required") is True,
+        "modified": outcome.get("modified") if isinstance(outcome.get("modified"), str) else None,
+    }
+    if facts["forbidden"]:
+        link.evidence.append((name, facts["forbidden"][0]))
+    return facts
+
+
+def _pairs(items):
+    pairs = []
+    for item in items or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            pairs.append((str(item[0])[:60], str(item[1])[:1000]))
+    return pairs[:20]
+
+
+def _guard():
+    """What a plain call inherits from the test around it: NumPy's error state."""
+    return {"errstate": np.geterr()}
+
+
+def _exception(outcome, name):
+    cls = _error_class(str(outcome.get("type", "Exception")), [str(b) for b in outcome.get("bases") or []])
+    exc = cls(str(outcome.get("message", ""))[:2000])
+    exc.kernel_traceback = str(outcome.get("traceback", ""))[-6000:]
+    return exc
+
+
+def _value(outcome, name):
+    """The value of a plain call: the student's exception is raised, warnings are issued here."""
+    if outcome["status"] == "raised":
+        raise _exception(outcome, name)
+    for category, message in _pairs(outcome.get("warnings")):
+        kind = getattr(builtins, category, None)
+        kind = kind if isinstance(kind, type) and issubclass(kind, Warning) else RuntimeWarning
+        warnings.warn(f"{name}: {message}", kind, stacklevel=3)
+    return outcome.get("value")
+
+
+# ----------------------------------------------------------------------------- judging a cell
+def judge_source(source, namespace, link, name, timeout):
+    """Execute a trusted test cell's source here; returns its nbformat outputs.
+
+    The cell fails (an error output, so nbgrader scores it zero) when it raises, and writes to stderr
+    when a warning is shown, as a kernel would; the student's printed text is kept as stdout.
+    """
+    filename = f"<test cell {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    out, err = io.StringIO(), io.StringIO()
+    error = None
+    link.deadline = time.monotonic() + timeout
+    try:
+        code = compile(source, filename, "exec")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            exec(code, namespace)  # noqa: S102 (the instructor's own test code)
+    except CellTimeout:
+        error = _timeout_output(timeout)
+    except DeadKernelError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 (any failure of a test scores zero)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        error = _error_output(exc, filename)
+    finally:
+        link.deadline = None
+    outputs = []
+    printed = out.getvalue()[:MAX_TEXT] + link.take_printed()
+    if printed:
+        outputs.append(new_output("stream", name="stdout", text=printed))
+    if err.getvalue():
+        outputs.append(new_output("stream", name="stderr", text=err.getvalue()[:MAX_TEXT]))
+    if error is not None:
+        outputs.append(error)
+    return outputs
+
+
+def _error_output(exc, filename):
+    """The error as a student should see it: the test cell's own lines, then the message.
+
+    Frames of the grader's modules (hidden tests, oracles) are left out; the student's traceback
+    from the kernel is shown where the error came from there.
+    """
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    lines = [f"  in the test, line {f.lineno}: {(f.line or '').strip()}" for f in frames]
+    ename = type(exc).__name__
+    evalue = str(exc)
+    tb = [f"{ename}: {evalue}"] if not lines else ["Traceback (the test):", *lines, f"{ename}: {evalue}"]
+    kernel_tb = getattr(exc, "kernel_traceback", "") or getattr(exc.__cause__, "kernel_traceback", "")
+    if kernel_tb:
+        tb += ["", "In your code (in the kernel):", kernel_tb.rstrip()]
+    return new_output("error", ename=ename, evalue=evalue, traceback=tb)
+
+
+def _timeout_output(timeout):
+    message = f"this cell ran longer than the {timeout:g} s limit per cell and was stopped"
+    return new_output(
+        "error",
+        ename="CellTimeoutError",
+        evalue=message,
+        traceback=[f"CellTimeoutError: {message}. Look for an endless loop, or work that grows too fast with the input size."],
+    )

@@ -1,0 +1,178 @@
+"""The data-only encoding between the grader and a grading kernel, the same on both sides.
+
+Values cross as JSON text. What may cross: None, bools, ints, floats (nan and inf included),
+strings, lists, tuples, dicts with string keys, NumPy arrays and scalars of plain numeric dtypes, and
+torch tensors (as their values, dtype and requires_grad). Everything else is replaced on the way out
+by the `other` callback of `encode` (the kernel makes it a handle to an object that stays in the
+kernel; the grader refuses). Decoding builds only those plain types: nothing is unpickled, imported
+or evaluated, and sizes and depth are bounded, so a hostile kernel can send wrong values but nothing
+else.
+
+Both sides use this module: the kernel as `kernelside.wire` (the folder is copied into every
+sandbox), the grader as `autograder.kernelside.wire`. It imports nothing of the course.
+"""
+
+import base64
+import json
+import math
+
+import numpy as np
+
+__all__ = ["DTYPES", "MAX_DEPTH", "MAX_BYTES", "WireError", "decode", "encode"]
+
+# Plain numeric dtypes only: no object, string, structured or datetime arrays.
+DTYPES = frozenset(
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+     "float16", "float32", "float64"]
+)  # fmt: skip
+MAX_DEPTH = 24
+MAX_BYTES = 256 * 2**20  # of one message's JSON text
+
+
+class WireError(ValueError):
+    """A message that is not in the encoding (malformed, too deep, too large, a forbidden type)."""
+
+
+def encode(value, other=None):
+    """JSON text for `value`; `other(obj)` encodes what is not plain data (default: refuse)."""
+    return json.dumps(_pack(value, other, 0), allow_nan=True, separators=(",", ":"))
+
+
+def decode(text, handle=None, callback=None):
+    """The value encoded in `text`; `handle(id, type)` and `callback(id)` build those tags if allowed."""
+    if not isinstance(text, str):
+        raise WireError(f"expected JSON text, received {type(text).__name__}")
+    if len(text) > MAX_BYTES:
+        raise WireError(f"message of {len(text)} bytes is larger than the limit of {MAX_BYTES}")
+    try:
+        tree = json.loads(text, parse_constant=_constant)
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"not valid JSON: {exc}") from None
+    return _unpack(tree, handle, callback, 0)
+
+
+def _constant(name):
+    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
+
+
+def _pack(value, other, depth):
+    if depth > MAX_DEPTH:
+        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) and type(value) is int:
+        return value
+    if isinstance(value, float) and type(value) is float:
+        return value
+    if type(value) is np.ndarray:
+        return _pack_array("ndarray", value)
+    if isinstance(value, np.generic) and type(value).__module__ == "numpy":
+        return _pack_array("scalar", np.asarray(value))
+    if type(value) is list:
+        return [_pack(v, other, depth + 1) for v in value]
+    if type(value) is tuple:
+        return {"t": "tuple", "items": [_pack(v, other, depth + 1) for v in value]}
+    if type(value) is dict and all(type(k) is str for k in value):
+        return {"t": "dict", "items": [[k, _pack(v, other, depth + 1)] for k, v in value.items()]}
+    tensor = _tensor_type()
+    if tensor is not None and type(value) in (tensor, _parameter_type()):
+        packed = _pack_array("tensor", value.detach().cpu().numpy())
+        packed["requires_grad"] = bool(value.requires_grad)
+        return packed
+    if other is None:
+        raise WireError(f"cannot send a {type(value).__name__}: only plain data crosses")
+    return other(value)
+
+
+def _pack_array(tag, array):
+    dtype = array.dtype.name
+    if dtype not in DTYPES:
+        raise WireError(f"arrays of dtype {dtype} cannot cross; plain numeric dtypes only")
+    data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+    return {"t": tag, "dtype": dtype, "shape": list(array.shape), "data": base64.b64encode(data).decode()}
+
+
+def _unpack(tree, handle, callback, depth):
+    if depth > MAX_DEPTH:
+        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
+    if tree is None or isinstance(tree, (bool, int, float, str)):
+        return tree
+    if isinstance(tree, list):
+        return [_unpack(v, handle, callback, depth + 1) for v in tree]
+    if not isinstance(tree, dict):
+        raise WireError(f"unexpected JSON value of type {type(tree).__name__}")
+    tag = tree.get("t")
+    if tag == "tuple":
+        return tuple(_unpack(v, handle, callback, depth + 1) for v in _list(tree, "items"))
+    if tag == "dict":
+        out = {}
+        for pair in _list(tree, "items"):
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise WireError("a dict item must be [string key, value]")
+            out[pair[0]] = _unpack(pair[1], handle, callback, depth + 1)
+        return out
+    if tag in ("ndarray", "scalar", "tensor"):
+        array = _unpack_array(tree)
+        if tag == "scalar":
+            return array[()] if array.ndim == 0 else array
+        if tag == "tensor":
+            import torch
+
+            t = torch.from_numpy(array.copy())
+            if tree.get("requires_grad") is True and t.is_floating_point():
+                t.requires_grad_(True)
+            return t
+        return array
+    if tag == "handle" and handle is not None:
+        return handle(_int(tree, "id"), str(tree.get("type", "object"))[:200])
+    if tag == "callback" and callback is not None:
+        return callback(_int(tree, "id"))
+    raise WireError(f"unknown or forbidden tag {str(tag)[:40]!r}")
+
+
+def _unpack_array(tree):
+    dtype = tree.get("dtype")
+    if dtype not in DTYPES:
+        raise WireError(f"arrays of dtype {str(dtype)[:40]} cannot cross; plain numeric dtypes only")
+    shape = tree.get("shape")
+    if not (isinstance(shape, list) and len(shape) <= 32 and all(type(n) is int and n >= 0 for n in shape)):
+        raise WireError("an array's shape must be a list of at most 32 non-negative ints")
+    data = tree.get("data")
+    if not isinstance(data, str):
+        raise WireError("an array's data must be base64 text")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:
+        raise WireError("an array's data is not valid base64") from None
+    dt = np.dtype(dtype).newbyteorder("<")
+    if len(raw) != math.prod(shape) * dt.itemsize:
+        raise WireError(f"an array of shape {tuple(shape)} and dtype {dtype} cannot hold {len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dt).astype(np.dtype(dtype), copy=True).reshape(shape)
+
+
+def _list(tree, key):
+    items = tree.get(key)
+    if not isinstance(items, list):
+        raise WireError(f"'{key}' must be a list")
+    return items
+
+
+def _int(tree, key):
+    value = tree.get(key)
+    if type(value) is not int:
+        raise WireError(f"'{key}' must be an int")
+    return value
+
+
+def _tensor_type():
+    import sys
+
+    torch = sys.modules.get("torch")
+    return getattr(torch, "Tensor", None) if torch is not None else None
+
+
+def _parameter_type():
+    import sys
+
+    nn = sys.modules.get("torch.nn")
+    return getattr(nn, "Parameter", None) if nn is not None else None
