@@ -16,7 +16,14 @@ from traitlets.config import Config
 from .course import COURSE, WORKDIR
 from .sandbox import KINDS, Sandbox
 
-__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "GRADER_KERNEL", "install_grader_kernel", "nbgrader_config"]
+__all__ = [
+    "DEFAULT_MEMORY_MB",
+    "DEFAULT_TIMEOUT",
+    "GRADER_KERNEL",
+    "install_grader_kernel",
+    "judged_config",
+    "nbgrader_config",
+]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
 DEFAULT_MEMORY_MB = 4096  # address-space cap of a grading kernel
@@ -55,8 +62,29 @@ def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAUL
     return c
 
 
-def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB, site=None, sandbox="none"):
-    """Write the `nn273-grader` kernelspec under workdir and put it on JUPYTER_PATH.
+def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
+    """Make nbgrader's autograde judge test cells in the grader (autograder/execute.py).
+
+    `JudgedExecute` takes the place of nbgrader's `Execute` and keeps its settings (timeout, kernel);
+    the other steps, `SaveAutoGrades` among them, stay as nbgrader orders them.
+    """
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from .execute import JudgedExecute
+
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    steps[steps.index(Execute)] = JudgedExecute
+    c.Autograde.autograde_preprocessors = steps
+    c.JudgedExecute.solutions = str(Path(course.solutions).resolve())
+    c.JudgedExecute.sandboxed = bool(sandboxed)
+    if runtime_root:
+        c.JudgedExecute.runtime_root = str(runtime_root)
+    return c
+
+
+def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB, site=None, sandbox="none", name=GRADER_KERNEL):
+    """Write the kernelspec `name` (default `nn273-grader`) under workdir and put it on JUPYTER_PATH.
 
     The kernel runs in `sandbox` (a kind of `autograder.sandbox`: "bwrap", "unshare", "auto" or
     "none"), started by `autograder.launch`, and imports only from `site` (a folder with
@@ -66,7 +94,7 @@ def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB, site=None, sandb
     cell that did it instead of taking the grading run down. Sandboxed kernels need the ipc transport:
     see `autograder.sandbox.kernel_manager_config`.
     """
-    spec_dir = Path(workdir).resolve() / "jupyter" / "kernels" / GRADER_KERNEL
+    spec_dir = Path(workdir).resolve() / "jupyter" / "kernels" / name
     spec_dir.mkdir(parents=True, exist_ok=True)
     if site is None:
         site = Path(workdir).resolve() / "jupyter" / "site"
@@ -99,7 +127,7 @@ def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB, site=None, sandb
     current = os.environ.get("JUPYTER_PATH", "")
     if path not in current.split(os.pathsep):
         os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (path, current) if p)
-    return GRADER_KERNEL
+    return name
 
 
 def _tools_on_path():

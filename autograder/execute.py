@@ -20,10 +20,12 @@ evidence, for the grade report.
 import ast
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbformat.v4 import new_output
 from traitlets import Bool, Integer, Unicode
 
@@ -31,9 +33,13 @@ from nbgrader.preprocessors import Execute
 
 from .judge import KernelLink, Proxy, judge_source
 
-__all__ = ["JudgedExecute", "TrustedNotebook"]
+__all__ = ["FLAGS", "JudgedExecute", "TrustedNotebook", "grading_kernel_manager"]
 
 MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
+
+# (student, assignment, notebook) -> [(grade_id, function, evidence)], for the grade report; nbgrader
+# makes the preprocessor, so this is where its findings wait for `grade`.
+FLAGS = {}
 
 
 class TrustedNotebook:
@@ -42,7 +48,9 @@ class TrustedNotebook:
     def __init__(self, path):
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
-        self.imports = code[0].source if code and "nbgrader" not in code[0].metadata else ""
+        first = code[0].metadata.get("nbgrader", {}) if code else {"grade": True}
+        # The notebook's first code cell holds its imports (docs/authoring.md); the tests run after it.
+        self.imports = "" if first.get("grade") or first.get("solution") else code[0].source
         self.tests, self.functions, self.points = {}, [], {}
         for cell in code:
             meta = cell.metadata.get("nbgrader", {})
@@ -75,19 +83,22 @@ class JudgedExecute(Execute):
             for c in nb.cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
         }
-        runtime = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.runtime_root or None))
-        old = os.environ.get("JUPYTER_RUNTIME_DIR")
-        os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)  # one folder per kernel: its sockets alone
+        # One folder per kernel for its connection file and sockets, writable in its sandbox.
+        self._runtime = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.runtime_root or None))
         try:
             return super().preprocess(nb, resources, km)
         finally:
             if self._link is not None:
                 self._link.close()
-            if old is None:
-                os.environ.pop("JUPYTER_RUNTIME_DIR", None)
-            else:
-                os.environ["JUPYTER_RUNTIME_DIR"] = old
-            shutil.rmtree(runtime, ignore_errors=True)
+            FLAGS[(info["student"], assignment, notebook)] = list(self.flags)
+            shutil.rmtree(self._runtime, ignore_errors=True)
+            # The kernel is gone; nbgrader now writes into its folder, so nothing it left there may
+            # lead elsewhere (a symlink named like the notebook would redirect that write).
+            remove_links(resources.get("metadata", {}).get("path"))
+
+    def create_kernel_manager(self):
+        self.km = grading_kernel_manager(self.kernel_name, self._runtime, self.sandboxed, self.config)
+        return self.km
 
     def preprocess_cell(self, cell, resources, index):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -146,6 +157,28 @@ class JudgedExecute(Execute):
             outs.append(new_output("stream", name="stdout", text=note))
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+def remove_links(folder):
+    """Delete every symlink, fifo, socket and device file under `folder`, without following links."""
+    if not folder:
+        return
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            mode = os.lstat(path).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                os.unlink(path)
+
+
+def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None):
+    """A kernel manager whose connection file and sockets are in `runtime`, the kernel's own folder
+    (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets."""
+    km = AsyncKernelManager(kernel_name=kernel_name, config=config)
+    km.connection_file = str(Path(runtime) / "kernel.json")
+    if sandboxed:
+        km.transport = "ipc"
+    return km
 
 
 def _launcher_pid(km):

@@ -1,11 +1,17 @@
 """submissions -> autograde -> grades: every student's notebooks through nbgrader, one at a time.
 
+Each notebook runs in a fresh kernel in a sandbox (autograder/sandbox.py) that imports the student
+edition of nn273 for its assignment (autograder/kernel_site.py); its test cells are judged in this
+process (autograder/execute.py), on inputs drawn from the run's seed, fresh unless given.
+
 One broken submission never stops the others. What nbgrader cannot grade (a missing or corrupt
 notebook, a kernel that died) is reported with an error text and a score of None, never as a zero
 that looks like a wrong answer; a cell that ran out of time scores zero and is named in the error.
 """
 
+import secrets
 import shutil
+import tempfile
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -17,8 +23,12 @@ from nbclient.exceptions import DeadKernelError
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
-from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, GRADER_KERNEL, install_grader_kernel, nbgrader_config
+from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, install_grader_kernel, judged_config, nbgrader_config
 from .course import COURSE, WORKDIR
+from .execute import FLAGS, grading_kernel_manager
+from .hidden import harness
+from .kernel_site import write_site
+from .sandbox import find_sandbox
 
 # nbgrader's gradebook trips SQLAlchemy's autoflush warning when it records a new submission
 # (nbgrader/api.py); it is harmless and would bury the grading output.
@@ -37,6 +47,9 @@ class NotebookGrade:
     max_score: float
     cells: dict = field(default_factory=dict)  # grade_id -> {"score": float, "max_score": float}
     error: str | None = None
+    flags: list = field(default_factory=list)  # [{"cell", "function", "evidence"}]: for the instructor
+    seed: int | None = None  # the hidden tests' inputs were drawn from this (grade --seed reproduces)
+    sandbox: str | None = None  # how the kernel was isolated: bwrap, unshare, or none (no protection)
 
 
 def scan_submissions(submissions, course=COURSE, assignments=None):
@@ -77,18 +90,25 @@ def grade_submissions(
     memory_mb=DEFAULT_MEMORY_MB,
     feedback=False,
     progress=None,
+    seed=None,
+    sandbox="auto",
 ):
     """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
 
     Returns {student: {assignment: NotebookGrade}}. `workdir` becomes nbgrader's course directory
     (gradebook, submitted/, autograded/, feedback/); it is emptied first. `progress`, if given, is
-    called with a line of text per notebook graded.
+    called with a line of text per notebook graded. `seed` (default: fresh) seeds the hidden tests'
+    inputs. `sandbox` is a kind of autograder.sandbox ("auto" finds one or raises SandboxUnavailable,
+    which says how to get one; "none" grades without protection).
     """
     submissions = Path(submissions)
     plan, problems = scan_submissions(submissions, course, assignments)
+    box = find_sandbox(sandbox)
+    seed = secrets.randbits(32) if seed is None else int(seed)
     workdir = _fresh_workdir(Path(workdir))
-    kernel = install_grader_kernel(workdir, memory_mb)
-    config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout, kernel_name=kernel)
+    config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=workdir / "runtime")
+    (workdir / "runtime").mkdir()
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
 
@@ -98,7 +118,18 @@ def grade_submissions(
         if not result["success"]:
             raise RuntimeError(f"nbgrader could not prepare {assignment}:\n{result.get('error', '')}")
         layouts[assignment] = _layout(course.solution_path(assignment))
+        site = write_site(workdir / "sites" / assignment, assignment, course)
+        install_grader_kernel(workdir, memory_mb, site=site, sandbox=box, name=f"nn273-grader-{assignment}")
 
+    before = harness.seed()
+    harness.set_seed(seed)
+    try:
+        return _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box)
+    finally:
+        harness.set_seed(before)
+
+
+def _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box):
     report = {}
     for student, names in plan.items():
         report[student] = {}
@@ -111,6 +142,11 @@ def grade_submissions(
             except Exception as exc:  # one broken submission never stops the others
                 grade = NotebookGrade(None, max_score, error=f"grading failed: {type(exc).__name__}: {exc}")
                 grade.error += "\n" + traceback.format_exc(limit=3)
+            grade.seed, grade.sandbox = seed, box.kind
+            grade.flags = [
+                {"cell": cell, "function": function, "evidence": evidence}
+                for cell, function, evidence in FLAGS.pop((student, assignment, assignment), [])
+            ]
             report[student][assignment] = grade
             if progress:
                 progress(_progress_line(student, assignment, grade))
@@ -138,7 +174,7 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
     if not result["success"]:
         error = _explain_failure(result)
         if error.startswith("the kernel died"):
-            error = _locate_kernel_death(target / path.name, timeout) or error
+            error = _locate_kernel_death(target / path.name, timeout, f"nn273-grader-{assignment}", workdir) or error
         return NotebookGrade(None, max_score, error=error)
 
     cells = _read_grades(db_url, student, assignment, layout)
@@ -179,12 +215,14 @@ def _explain_failure(result):
     return "nbgrader could not grade this notebook: " + " | ".join(last)
 
 
-def _locate_kernel_death(path, timeout):
-    """Run the submission cell by cell, as the student sent it, to name the cell that ends the kernel."""
+def _locate_kernel_death(path, timeout, kernel_name, workdir):
+    """Run the submission's own cells (not the tests, which run in the grader) one by one, in its
+    grading kernel, to name the cell that ends the kernel."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name=GRADER_KERNEL, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
-    )
+    nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
+    runtime = Path(tempfile.mkdtemp(prefix="locate-", dir=workdir / "runtime"))
+    km = grading_kernel_manager(kernel_name, runtime)
+    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
     try:
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
@@ -200,6 +238,8 @@ def _locate_kernel_death(path, timeout):
                         )
     except Exception:  # locating is a courtesy: the plain explanation stands
         return None
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
     return None
 
 

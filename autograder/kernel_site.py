@@ -8,7 +8,7 @@ of the assignment being graded (and of later ones) are not there to be called.
 import shutil
 from pathlib import Path
 
-from .course import COURSE
+from .course import ASSIGNMENTS, COURSE
 
 __all__ = ["write_site"]
 
@@ -21,7 +21,10 @@ def write_site(dest, assignment, course=COURSE):
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    write_nn273(dest, assignment, course)
+    if assignment in ASSIGNMENTS:
+        write_nn273(dest, assignment, course)
+    else:  # an assignment outside the course's order (a test's toy course): no reference at all
+        write_nn273(dest, next(iter(ASSIGNMENTS)), COURSE)
     write_data(dest)
     write_kernelside(dest)
     return dest
