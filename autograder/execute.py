@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from traitlets import Bool, Integer, Unicode
 
@@ -33,13 +34,15 @@ from nbgrader.preprocessors import Execute
 
 from .judge import KernelLink, Proxy, judge_source
 
-__all__ = ["FLAGS", "JudgedExecute", "TrustedNotebook", "grading_kernel_manager"]
+__all__ = ["DIED_IN", "FLAGS", "JudgedExecute", "TrustedNotebook", "grading_kernel_manager"]
 
 MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
 
-# (student, assignment, notebook) -> [(grade_id, function, evidence)], for the grade report; nbgrader
-# makes the preprocessor, so this is where its findings wait for `grade`.
+# (student, assignment, notebook) -> [(grade_id, function, evidence)], for the grade report, and ->
+# the name of the cell in which the kernel died; nbgrader makes the preprocessor, so this is where
+# its findings wait for `grade`.
 FLAGS = {}
+DIED_IN = {}
 
 
 class TrustedNotebook:
@@ -102,12 +105,19 @@ class JudgedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in self.trusted.tests:
-            cell.source = self.trusted.tests[grade_id]
-            cell.outputs = self.judge(grade_id)
-            cell.execution_count = None
-        else:
-            cell, _ = super().preprocess_cell(cell, resources, index)
+        try:
+            if cell.cell_type == "code" and grade_id in self.trusted.tests:
+                cell.source = self.trusted.tests[grade_id]
+                cell.outputs = self.judge(grade_id)
+                cell.execution_count = None
+            else:
+                cell, _ = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            info = resources["nbgrader"]
+            DIED_IN[(info["student"], info["assignment"], info["notebook"])] = (
+                f"cell '{grade_id}'" if grade_id else f"cell #{index + 1}"
+            )
+            raise
         self.end_strays()
         return cell, self.resources
 

@@ -11,21 +11,18 @@ that looks like a wrong answer; a cell that ran out of time scores zero and is n
 
 import secrets
 import shutil
-import tempfile
 import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
 from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, install_grader_kernel, judged_config, nbgrader_config
 from .course import COURSE, WORKDIR
-from .execute import FLAGS, grading_kernel_manager
+from .execute import DIED_IN, FLAGS
 from .hidden import harness
 from .kernel_site import write_site
 from .sandbox import find_sandbox
@@ -173,8 +170,12 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
     result = api.autograde(assignment, student, force=True, create=True)
     if not result["success"]:
         error = _explain_failure(result)
-        if error.startswith("the kernel died"):
-            error = _locate_kernel_death(target / path.name, timeout, f"nn273-grader-{assignment}", workdir) or error
+        died_in = DIED_IN.pop((student, assignment, assignment), None)
+        if died_in and error.startswith("the kernel died"):
+            error = (
+                f"the kernel died in {died_in} (the process exited, crashed, or was killed for memory), "
+                "so nbgrader recorded no grades for this notebook"
+            )
         return NotebookGrade(None, max_score, error=error)
 
     cells = _read_grades(db_url, student, assignment, layout)
@@ -213,34 +214,6 @@ def _explain_failure(result):
         )
     last = [line for line in text.strip().splitlines() if line.strip()][-3:]
     return "nbgrader could not grade this notebook: " + " | ".join(last)
-
-
-def _locate_kernel_death(path, timeout, kernel_name, workdir):
-    """Run the submission's own cells (not the tests, which run in the grader) one by one, in its
-    grading kernel, to name the cell that ends the kernel."""
-    nb = nbformat.read(path, as_version=4)
-    nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
-    runtime = Path(tempfile.mkdtemp(prefix="locate-", dir=workdir / "runtime"))
-    km = grading_kernel_manager(kernel_name, runtime)
-    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
-    try:
-        with client.setup_kernel():
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type == "code":
-                    try:
-                        client.execute_cell(cell, index)
-                    except DeadKernelError:
-                        name = cell.metadata.get("nbgrader", {}).get("grade_id")
-                        where = f"cell '{name}'" if name else f"cell #{index + 1}"
-                        return (
-                            f"the kernel died in {where} (the process exited, crashed, or was killed for memory), "
-                            "so nbgrader recorded no grades for this notebook"
-                        )
-    except Exception:  # locating is a courtesy: the plain explanation stands
-        return None
-    finally:
-        shutil.rmtree(runtime, ignore_errors=True)
-    return None
 
 
 def _read_grades(db_url, student, assignment, layout):

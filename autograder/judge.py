@@ -17,22 +17,25 @@ the comparisons, the oracles and the error that scores a cell zero all happen he
 
 import builtins
 import contextlib
+import inspect
 import io
-import json
 import linecache
+import os
+import queue
 import re
+import select
+import socket
 import time
 import traceback
 import warnings
 
 import numpy as np
-import zmq
 from jupyter_client import BlockingKernelClient
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 
 from .kernelside import wire
-from .kernelside.agent import CALLBACK_PROMPT, MIME, REQUEST_PROMPT
 
 __all__ = ["CellTimeout", "KernelLink", "KernelObject", "Proxy", "judge_source", "remote_facts"]
 
@@ -86,8 +89,11 @@ class KernelLink:
         self.forbid_asked = {}  # function name -> module names a test asked it not to call
         self.evidence = []  # (function, what the kernel saw it call) from run-time checks
         self._in_callback = False
+        self._line, self._serve_id, self._serial = None, None, 0
 
     def close(self):
+        with contextlib.suppress(Exception):
+            self.finish()
         with contextlib.suppress(Exception):
             self.kc.stop_channels()
 
@@ -120,73 +126,132 @@ class KernelLink:
         if attr is not None:
             message["attr"] = attr
         self.calls += 1
-        text = self._execute(json.dumps(message), callbacks)
-        if text is None:
-            return {"status": "raised", "type": "RuntimeError", "bases": [], "message": "the kernel sent no result", "traceback": ""}
+        text = self._exchange(message, callbacks)
         try:
             outcome = wire.decode(text, handle=lambda key, kind: KernelObject(self, key, kind))
         except wire.WireError as exc:
-            return {"status": "raised", "type": "ValueError", "bases": [], "message": f"the kernel's result is not plain data: {exc}", "traceback": ""}
+            return _failure(f"the kernel's result is not plain data: {exc}")
         if not isinstance(outcome, dict) or outcome.get("status") not in ("ok", "raised"):
-            return {"status": "raised", "type": "ValueError", "bases": [], "message": "the kernel's result is malformed", "traceback": ""}
+            return _failure("the kernel's result is malformed")
         return outcome
 
-    def _execute(self, request, callbacks):
-        """Have the agent serve `request` and wait until the kernel is idle; serve callbacks on the
-        way; return the last result text."""
-        code = "__import__('kernelside.agent', fromlist=['serve']).serve()"
-        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=True)
-        pending = [request]
-        poller = zmq.Poller()
-        sockets = {
-            self.kc.iopub_channel.socket: "iopub",
-            self.kc.stdin_channel.socket: "stdin",
-            self.kc.shell_channel.socket: "shell",
-        }
-        for socket in sockets:
-            poller.register(socket, zmq.POLLIN)
-        result, replied, idle = None, False, False
-        while not (replied and idle):
-            remaining = self._remaining()
-            ready = dict(poller.poll(int(min(remaining, 0.5) * 1000) + 1))
+    # ------------------------------------------------------------------------- the agent's line
+    def _exchange(self, message, callbacks):
+        """Send one request to the serving agent, answer its callbacks, return the outcome text."""
+        line = self._serving()
+        line.settimeout(self._grace())
+        wire.send(line, message)
+        while True:
+            reply = self._receive(line)
+            if "callback" in reply:
+                answer = self._evaluate(reply, callbacks)
+                line.settimeout(self._grace())
+                wire.send(line, answer)
+                continue
+            outcome = reply.get("outcome")
+            if not isinstance(outcome, str):
+                raise wire.WireError("the kernel's reply holds no outcome")
+            return outcome
+
+    def _serving(self):
+        """The socket to the agent, serving in the kernel: started for the first call of a cell."""
+        if self._line is not None:
+            return self._line
+        self._serial += 1
+        path = os.path.join(os.path.dirname(self.km.connection_file), f"agent-{self._serial}.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+        code = f"__import__('kernelside.agent', fromlist=['serve']).serve({path!r})"
+        self._serve_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        try:
+            while True:
+                listener.settimeout(min(max(self._remaining(), 0.01), 0.5))
+                try:
+                    self._line, _ = listener.accept()
+                    self._line.settimeout(None)
+                    break
+                except TimeoutError:
+                    self._check_time_and_life()
+                    if self._idle(self._serve_id):  # the cell ended without connecting
+                        raise DeadKernelError("the kernel's agent did not answer (kernelside is missing or broken)")
+        finally:
+            listener.close()
+            os.unlink(path)
+        return self._line
+
+    def _receive(self, line):
+        """The agent's next message; waits in short steps so the deadline and a dead kernel are seen."""
+        while True:
+            ready, _, _ = select.select([line], [], [], min(max(self._remaining(), 0.01), 0.5))
             if not ready:
-                if self._remaining() <= 0:
-                    self._interrupt(msg_id)
-                    raise CellTimeout()
+                self._check_time_and_life()
+                continue
+            line.settimeout(self._grace())  # a message once begun must arrive whole, and soon
+            try:
+                reply = wire.receive(line)
+            except (TimeoutError, wire.WireError):
+                self._check_time_and_life()
+                raise
+            if reply is None:
+                self._line = None
+                end = time.monotonic() + 3  # a kernel that exited closes the line first: let it go
+                while time.monotonic() < end and self._alive():
+                    time.sleep(0.05)
                 if not self._alive():
                     raise DeadKernelError("the kernel died while a test called the student's code")
-                continue
-            for socket in ready:
-                channel = getattr(self.kc, f"{sockets[socket]}_channel")
-                msg = channel.get_msg(timeout=0)
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                kind, content = msg["msg_type"], msg["content"]
-                if sockets[socket] == "shell":
-                    replied = kind == "execute_reply"
-                elif sockets[socket] == "stdin":
-                    prompt = content.get("prompt", "")
-                    if prompt == REQUEST_PROMPT and pending:
-                        self.kc.input(pending.pop())
-                    else:
-                        self._answer(prompt, callbacks)
-                elif kind == "status":
-                    idle = idle or content.get("execution_state") == "idle"
-                elif kind == "display_data" and MIME in content.get("data", {}):
-                    result = content["data"][MIME]
-                elif kind == "stream":
-                    self._print(content.get("text", ""))
-        return result if isinstance(result, str) else None
+                raise wire.WireError("the kernel closed the line to the grader")
+            return reply
 
-    def _answer(self, prompt, callbacks):
-        """Evaluate a grader function the kernel asked for, and send back the value."""
-        if not prompt.startswith(CALLBACK_PROMPT):
-            self.kc.input("")  # the student's own input(): nobody answers while grading
-            return
+    def _grace(self):
+        return 5.0 + (60.0 if self.deadline is None else max(self._remaining(), 0.0))
+
+    def _check_time_and_life(self):
+        if self._remaining() <= 0:
+            self._interrupt()
+            raise CellTimeout()
+        if not self._alive():
+            raise DeadKernelError("the kernel died while a test called the student's code")
+
+    def finish(self):
+        """End the agent's serving (at the end of a judged cell) and wait until the kernel is idle;
+        returns what the student's code printed meanwhile."""
+        if self._line is not None:
+            with contextlib.suppress(OSError):
+                wire.send(self._line, {"op": "stop"})
+            self._line.close()
+            self._line = None
+        if self._serve_id is not None:
+            end = time.monotonic() + 10
+            while not self._idle(self._serve_id, timeout=max(0.0, end - time.monotonic())):
+                if time.monotonic() >= end or not self._alive():
+                    break
+                self._interrupt()  # a student's code that keeps the kernel busy
+                end = time.monotonic() + 10
+            self._serve_id = None
+        return self.take_printed()
+
+    def _idle(self, msg_id, timeout=0.0):
+        """Read the kernel's output for msg_id until it is idle (True) or `timeout` passes (False)."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                return False
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                self._print(content.get("text", ""))
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return True
+
+    def _evaluate(self, ask, callbacks):
+        """Evaluate a grader function the kernel asked for; the reply to send back."""
         try:
-            ask = json.loads(prompt[len(CALLBACK_PROMPT):])
-            fn = callbacks[int(ask["id"])]
-            args, kwargs = wire.decode(ask["args"]), wire.decode(ask["kwargs"])
+            fn = callbacks[int(ask["callback"])]
+            args, kwargs = wire.decode(ask.get("args")), wire.decode(ask.get("kwargs"))
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise wire.WireError("arguments must be a list and a dict")
             self._in_callback = True
@@ -194,12 +259,11 @@ class KernelLink:
                 value = fn(*args, **kwargs)
             finally:
                 self._in_callback = False
-            reply = {"status": "ok", "value": wire.encode(value)}
+            return {"status": "ok", "value": wire.encode(value)}
         except CellTimeout:
             raise
         except Exception as exc:  # noqa: BLE001 (the kernel's code gets the failure as an exception)
-            reply = {"status": "error", "message": f"{type(exc).__name__}: {exc}"[:2000]}
-        self.kc.input(json.dumps(reply))
+            return {"status": "error", "message": f"{type(exc).__name__}: {exc}"[:2000]}
 
     def _print(self, text):
         if self._printed_size < MAX_TEXT:
@@ -220,24 +284,16 @@ class KernelLink:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         return process is None or process.poll() is None
 
-    def _interrupt(self, msg_id):
-        import inspect
-
-        from jupyter_core.utils import run_sync
-
+    def _interrupt(self):
+        """Interrupt the kernel: the student's code gets a KeyboardInterrupt."""
+        if self._line is not None:
+            self._line.close()
+            self._line = None
         with contextlib.suppress(Exception):
             if inspect.iscoroutinefunction(self.km.interrupt_kernel):
                 run_sync(self.km.interrupt_kernel)()
             else:
                 self.km.interrupt_kernel()
-        end = time.monotonic() + 5  # let the interrupted request finish, so the kernel is idle again
-        while time.monotonic() < end:
-            try:
-                msg = self.kc.get_shell_msg(timeout=0.5)
-            except Exception:  # noqa: BLE001 (queue.Empty)
-                continue
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                break
 
 
 class KernelObject:
@@ -314,6 +370,10 @@ def remote_facts(link, target, args, kwargs, forbid, require, name):
     return facts
 
 
+def _failure(message):
+    return {"status": "raised", "type": "RuntimeError", "bases": [], "message": message, "traceback": ""}
+
+
 def _pairs(items):
     pairs = []
     for item in items or []:
@@ -372,8 +432,9 @@ def judge_source(source, namespace, link, name, timeout):
         error = _error_output(exc, filename)
     finally:
         link.deadline = None
+        kernel_printed = link.finish()
     outputs = []
-    printed = out.getvalue()[:MAX_TEXT] + link.take_printed()
+    printed = out.getvalue()[:MAX_TEXT] + kernel_printed
     if printed:
         outputs.append(new_output("stream", name="stdout", text=printed))
     if err.getvalue():

@@ -24,7 +24,10 @@ def main(argv=None):
     site = os.environ["NN273_SITE"]
     sandbox = find_sandbox(os.environ.get("NN273_SANDBOX", "auto"))
     env = {name: os.environ[name] for name in _PASSED if name in os.environ}
-    kernel = [sys.executable, "-m", "kernelside.boot", "-f", connection_file]
+    # -I: the interpreter ignores PYTHON* variables and the user's site, and does not put the
+    # working folder (the student's, which may hold a `kernelside/` or `sitecustomize.py` of its
+    # own) on sys.path; boot.py puts the site there itself.
+    kernel = [sys.executable, "-I", os.path.join(site, "kernelside", "boot.py"), "-f", connection_file]
     if sandbox.isolated:
         # IPython's files go to /tmp, not cwd; JPY_PARENT_PID names the kernel's parent, the reaper.
         env |= {"PYTHONPATH": site, "IPYTHONDIR": "/tmp/ipython", "JPY_PARENT_PID": "1"}

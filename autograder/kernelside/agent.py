@@ -1,45 +1,61 @@
 """The kernel's half of judged grading: call what the grader asks for and send back plain data.
 
-The grader runs every test in its own process; when a test calls a student's function, the grader
-executes `serve()` here, in the student's kernel, and answers its prompt with the request. This module looks the function up in the
-notebook's namespace, calls it on the decoded arguments under the guards the grader asked for
-(NumPy's error state, warnings recorded, modules it must or must not call, arguments it must leave
-unchanged), and publishes one result as display data of type `MIME`. Values that are not plain data
+The grader runs every test in its own process. While it judges a test cell, the kernel runs
+`serve(path)`, connected to the grader over a unix socket; each request names a student's function
+(or a kernel object) and its arguments. This module looks the function up in the notebook's
+namespace, calls it on the decoded arguments under the guards the grader asked for (NumPy's error
+state, warnings recorded, modules it must or must not call, arguments it must leave unchanged), and
+sends back the outcome as plain data. Values that are not plain data
 (a torch model, a cache object) stay here and cross as handles the grader can call back.
 
 Nothing here is trusted: a submission can replace any of it, and then only spoils its own answers.
 """
 
-import json
+import socket
 import traceback
 
 from . import wire
 from .guard import guarded_call, module_places
 
-__all__ = ["MIME", "serve"]
+__all__ = ["serve"]
 
-MIME = "application/vnd.nn273.result+json"
-REQUEST_PROMPT = "\x00nn273-request"  # the grader answers this input() with the request
-CALLBACK_PROMPT = "\x00nn273-callback:"
 MAX_ITEMS = 100_000  # items of an iterator materialized for the grader
 
 _objects = {}  # handle id -> object kept in the kernel for the grader
+_line = None  # the socket to the grader while serve() runs
 
 
-def serve():
-    """Serve one request of the grader (read over stdin, so large arrays are not code) and publish
-    its outcome."""
+def serve(path):
+    """Answer the grader's requests over the unix socket at `path` until it says stop.
+
+    The grader starts this as a cell at the beginning of each test cell it judges; one request is
+    one call of a student's function (or of a kernel object), answered with its outcome.
+    """
+    global _line
+    line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    line.connect(path)
+    _line = line
     try:
-        outcome = _serve(json.loads(input(REQUEST_PROMPT)))
+        while True:
+            message = wire.receive(line)
+            if message is None or message.get("op") == "stop":
+                break
+            wire.send(line, {"outcome": _answer(message)})
+    finally:
+        _line = None
+        line.close()
+
+
+def _answer(request):
+    """The outcome of one request, as wire text."""
+    try:
+        outcome = _serve(request)
     except BaseException as exc:  # noqa: BLE001 (the grader gets every failure as data)
         outcome = {"status": "raised", **_exception(exc)}
     try:
-        text = wire.encode(outcome, other=_keep)
+        return wire.encode(outcome, other=_keep)
     except BaseException as exc:  # noqa: BLE001
-        text = wire.encode({"status": "raised", **_exception(exc)})
-    from IPython.display import publish_display_data
-
-    publish_display_data({MIME: text})
+        return wire.encode({"status": "raised", **_exception(exc)})
 
 
 def _serve(request):
@@ -122,11 +138,11 @@ def _lookup(key, _type):
 
 
 def _callback(key):
-    """A function that asks the grader to evaluate its function number `key` (over stdin)."""
+    """A function that asks the grader to evaluate its function number `key`."""
 
     def ask_grader(*args, **kwargs):
-        request = json.dumps({"id": key, "args": wire.encode(list(args)), "kwargs": wire.encode(kwargs)})
-        reply = json.loads(input(CALLBACK_PROMPT + request))
+        wire.send(_line, {"callback": key, "args": wire.encode(list(args)), "kwargs": wire.encode(kwargs)})
+        reply = wire.receive(_line) or {}
         if reply.get("status") != "ok":
             raise RuntimeError(reply.get("message", "the grader's function failed"))
         return wire.decode(reply["value"])

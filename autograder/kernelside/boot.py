@@ -1,6 +1,8 @@
 """The grading kernel: IPython with a cap on its address space (`NN273_KERNEL_MEMORY_MB`).
 
-Run inside the sandbox as `python -m kernelside.boot -f CONNECTION_FILE`. With the cap, a submission
+Run inside the sandbox as `python -I <site>/kernelside/boot.py -f CONNECTION_FILE`: isolated, so the
+student's folder (the working folder) is not on sys.path while the kernel starts, and the site (the
+folder above this one) is put first. With the cap, a submission
 that asks for too much memory gets a MemoryError in the cell that asked, which scores that cell zero,
 instead of being killed by the system, which would lose the whole notebook's grades. The cap is set
 before any student code runs, hard and soft alike, so the kernel cannot raise it again.
@@ -12,6 +14,8 @@ import sys
 
 
 def main():
+    site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path[:1] = [site]  # the site in place of this script's own folder
     limit_mb = int(os.environ.get("NN273_KERNEL_MEMORY_MB", "0"))
     if limit_mb > 0:
         limit = limit_mb * 2**20

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["DTYPES", "MAX_DEPTH", "MAX_BYTES", "WireError", "decode", "encode"]
+__all__ = ["DTYPES", "MAX_DEPTH", "MAX_BYTES", "WireError", "decode", "encode", "receive", "send"]
 
 # Plain numeric dtypes only: no object, string, structured or datetime arrays.
 DTYPES = frozenset(
@@ -49,6 +49,43 @@ def decode(text, handle=None, callback=None):
     except (ValueError, RecursionError) as exc:
         raise WireError(f"not valid JSON: {exc}") from None
     return _unpack(tree, handle, callback, 0)
+
+
+def send(sock, message):
+    """Send a dict of plain JSON values over a stream socket, framed by its length."""
+    body = json.dumps(message, separators=(",", ":")).encode()
+    sock.sendall(len(body).to_bytes(8, "big") + body)
+
+
+def receive(sock):
+    """The next dict sent with `send`, or None when the other side has closed the socket."""
+    head = _exactly(sock, 8)
+    if head is None:
+        return None
+    size = int.from_bytes(head, "big")
+    if size > MAX_BYTES:
+        raise WireError(f"message of {size} bytes is larger than the limit of {MAX_BYTES}")
+    body = _exactly(sock, size)
+    if body is None:
+        return None
+    try:
+        message = json.loads(body, parse_constant=_constant)
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"not valid JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise WireError("a message must be a JSON object")
+    return message
+
+
+def _exactly(sock, size):
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _constant(name):
