@@ -78,6 +78,9 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
     c.Autograde.autograde_preprocessors = steps
     c.JudgedExecute.solutions = str(Path(course.solutions).resolve())
     c.JudgedExecute.sandboxed = bool(sandboxed)
+    # After the last cell nothing of the kernel is wanted: kill it (its sandbox dies with it) rather
+    # than wait for a graceful exit.
+    c.JudgedExecute.shutdown_kernel = "immediate"
     if runtime_root:
         c.JudgedExecute.runtime_root = str(runtime_root)
     return c

@@ -1,11 +1,14 @@
 """The folder a grading kernel imports from: the student edition of nn273 for one assignment, the
-data, and the kernel's own side of judged grading (`kernelside`).
+data, the kernel's own side of judged grading (`kernelside`) and matplotlib's font list.
 
 It is bound read-only into the sandbox as the kernel's only course code, so the reference answers
 of the assignment being graded (and of later ones) are not there to be called.
 """
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from .course import ASSIGNMENTS, COURSE
@@ -27,7 +30,18 @@ def write_site(dest, assignment, course=COURSE):
         write_nn273(dest, next(iter(ASSIGNMENTS)), COURSE)
     write_data(dest)
     write_kernelside(dest)
+    write_font_cache(dest)
     return dest
+
+
+def write_font_cache(dest):
+    """dest/matplotlib/: matplotlib's font list, built once here rather than in every kernel (the
+    sandbox's /tmp starts empty; kernelside/boot.py copies it there)."""
+    folder = Path(dest) / "matplotlib"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True, capture_output=True)
+    return folder
 
 
 def write_kernelside(dest):

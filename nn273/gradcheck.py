@@ -21,6 +21,7 @@ __all__ = [
     "GradientCheckError",
     "check_gradient",
     "check_layer",
+    "check_network",
     "numerical_gradient",
     "rel_error",
 ]
@@ -94,6 +95,26 @@ def check_gradient(f, args, grads, names=None, rtol=1e-6, atol=1e-8, h=1e-5, wha
             expected[idx] = _central_difference(f_i, x, idx, h)
         worst = max(worst, _compare(expected, grad, f"gradient of {what} with respect to {name}", rtol, atol))
     return worst
+
+
+def check_network(loss_and_grads, X, Y, params, *args, rtol=1e-6, atol=1e-8, h=1e-5, **kwargs):
+    """Check `loss_and_grads(X, Y, params, *args, **kwargs) -> (J, grads)` against central
+    differences of its own J.
+
+    params: list of (W, b) per layer; grads: the same shape, (dW, db) per layer. Each W and b is
+    varied in turn with the others held. Returns the largest relative error seen.
+    """
+    J, grads = loss_and_grads(X, Y, params, *args, **kwargs)
+    flat_params = [np.array(v, dtype=np.float64) for layer in params for v in layer]
+    flat_grads = [g for layer in grads for g in layer]
+
+    def J_of(*values):
+        layers = list(zip(values[0::2], values[1::2]))
+        return loss_and_grads(X, Y, layers, *args, **kwargs)[0]
+
+    names = [f"{v}{layer}" for layer in range(len(params)) for v in ("W", "b")]
+    what = f"J of {getattr(loss_and_grads, '__name__', 'loss_and_grads')}{tuple(args) if args else ''}"
+    return check_gradient(J_of, flat_params, flat_grads, names=names, rtol=rtol, atol=atol, h=h, what=what)
 
 
 def check_layer(forward, backward, inputs, names=None, rng=None, rtol=1e-6, atol=1e-8, h=1e-5):
