@@ -35,11 +35,16 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory cap per kernel (default %(default)s)")
     p.add_argument("--feedback", action="store_true", help="also write HTML feedback under WORKDIR/feedback")
+    p.add_argument("--seed", type=int, help="draw the hidden tests' inputs from this seed (default: fresh, in the report)")
+    p.add_argument(
+        "--no-sandbox", action="store_true", help="run kernels without a sandbox: no protection (a warning says so)"
+    )
 
     p = sub.add_parser("check", help="check that each assignment's tests reject wrong and accept right answers")
     p.add_argument("assignments", nargs="*", metavar="ID")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every catalogue entry")
+    p.add_argument("--seed", type=int, help="draw the hidden tests' inputs from this seed (default: fresh)")
 
     p = sub.add_parser("edition", help="write a student edition: notebooks up to ID, data, nn273 without answers")
     p.add_argument("out", type=Path, metavar="OUT", help="a new or empty folder")
@@ -51,6 +56,13 @@ def main(argv=None):
     except ValueError as exc:  # bad input: say what was expected, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+NO_SANDBOX = (
+    "WARNING: --no-sandbox: the kernels ran without a sandbox, so a submission could read the course's "
+    "answers, other students' work and the gradebook, write anywhere this user can, and reach the network. "
+    'The report says "sandbox": "none" for every notebook.'
+)
 
 
 def _release(args):
@@ -74,6 +86,8 @@ def _grade(args):
     from .grade import grade_submissions
     from .report import format_table, write_csv, write_json
 
+    if args.no_sandbox:
+        print(NO_SANDBOX, file=sys.stderr)
     report = grade_submissions(
         args.submissions,
         workdir=args.workdir,
@@ -82,12 +96,19 @@ def _grade(args):
         memory_mb=args.memory_mb,
         feedback=args.feedback,
         progress=print,
+        seed=args.seed,
+        sandbox="none" if args.no_sandbox else "auto",
     )
     write_json(report, args.json)
     if args.csv:
         write_csv(report, args.csv)
     print()
     print(format_table(report))
+    grades = [g for by_a in report.values() for g in by_a.values()]
+    seeds = sorted({g.seed for g in grades if g.seed is not None})
+    print(f"\nhidden tests drew their inputs from seed {', '.join(map(str, seeds))} (grade --seed reproduces)")
+    if args.no_sandbox:
+        print(NO_SANDBOX, file=sys.stderr)
     errors = sum(1 for by_a in report.values() for g in by_a.values() if g.error)
     print(f"\nwrote {args.json}" + (f" and {args.csv}" if args.csv else "") + f"; {errors} submission(s) with errors")
     return 0
@@ -99,7 +120,7 @@ def _check(args):
     results = []
     for assignment in COURSE.check_assignments(args.assignments):
         progress = print if args.verbose else None
-        results.append(check_assignment(assignment, timeout=args.timeout, progress=progress))
+        results.append(check_assignment(assignment, timeout=args.timeout, progress=progress, seed=args.seed))
         print(format_check(results[-1:]), flush=True)
     return 0 if all(r.ok for r in results) else 1
 

@@ -3,25 +3,31 @@
 For each assignment:
 1. through the whole nbgrader pipeline, the released stub scores 0 on every graded cell and the
    solution scores full marks;
-2. in one kernel that ran the solution notebook, every catalogue entry (autograder/catalogue/) takes
-   the place of its function: each `Wrong` must fail that function's hidden test, each `Right` must
-   pass its visible and hidden tests; the solution is restored after each entry;
+2. in one sandboxed kernel that ran the solution notebook, every catalogue entry (autograder/
+   catalogue/) takes the place of its function and the function's tests are judged in this process,
+   as in grading: each `Wrong` must fail the hidden test, each `Right` must pass the visible and hidden
+   tests, each `Cheat` (in a kernel of its own) must pass neither; the solution is restored after
+   each entry;
 3. the catalogue covers the assignment: at least two `Wrong` per graded function, one `Right` at least.
 """
 
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 from .catalogue import entries as catalogue_entries
-from .config import DEFAULT_TIMEOUT, install_grader_kernel
+from .config import DEFAULT_TIMEOUT, install_grader_kernel, judged_config, nbgrader_config
 from .course import COURSE
+from .execute import JudgedExecute
 from .grade import grade_submissions
+from .hidden import harness
+from .kernel_site import write_site
+from .sandbox import find_sandbox
 
 __all__ = ["AssignmentCheck", "check_assignment", "format_check"]
 
@@ -36,6 +42,7 @@ class EntryResult:
     right: bool
     ok: bool
     detail: str  # what the tests said
+    cheat: bool = False
 
 
 @dataclass
@@ -47,31 +54,45 @@ class AssignmentCheck:
     entries: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     seconds: float = 0.0
+    seed: int | None = None
 
     @property
     def ok(self):
         return not self.failures
 
-    def counts(self, right):
-        mine = [e for e in self.entries if e.right == right]
+    def counts(self, right, cheat=False):
+        mine = [e for e in self.entries if e.right == right and e.cheat == cheat]
         return sum(e.ok for e in mine), len(mine)
 
 
-def check_assignment(assignment, course=COURSE, entries=None, timeout=DEFAULT_TIMEOUT, progress=None):
-    """Run all three checks on one assignment; returns an AssignmentCheck (failures listed in it)."""
+def check_assignment(
+    assignment, course=COURSE, entries=None, timeout=DEFAULT_TIMEOUT, progress=None, seed=None, sandbox="auto"
+):
+    """Run all three checks on one assignment; returns an AssignmentCheck (failures listed in it).
+
+    Everything goes the way grading goes: kernels in the sandbox, tests judged in this process, on
+    inputs drawn from `seed` (default: fresh, and reported, so a failure can be replayed).
+    """
     start = time.perf_counter()
-    result = AssignmentCheck(assignment)
+    box = find_sandbox(sandbox)
+    seed = secrets.randbits(32) if seed is None else int(seed)
+    result = AssignmentCheck(assignment, seed=seed)
     entries = catalogue_entries(assignment) if entries is None else entries
+    before = harness.seed()
     with tempfile.TemporaryDirectory(prefix="nn273-check-") as tmp:
         tmp = Path(tmp)
-        _check_pipeline(result, assignment, course, tmp, timeout, progress)
-        _check_catalogue(result, assignment, course, entries, tmp, timeout, progress)
+        try:
+            _check_pipeline(result, assignment, course, tmp, timeout, progress, seed, box)
+            harness.set_seed(seed)
+            _check_catalogue(result, assignment, course, entries, tmp, timeout, progress, box)
+        finally:
+            harness.set_seed(before)
     _check_coverage(result, course.solution_path(assignment), entries)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _check_pipeline(result, assignment, course, tmp, timeout, progress):
+def _check_pipeline(result, assignment, course, tmp, timeout, progress, seed, box):
     submissions = tmp / "submissions"
     released = course.release_path(assignment)
     if not released.is_file():
@@ -81,7 +102,9 @@ def _check_pipeline(result, assignment, course, tmp, timeout, progress):
         target = submissions / student / assignment / f"{assignment}.ipynb"
         target.parent.mkdir(parents=True)
         target.write_bytes(source.read_bytes())
-    report = grade_submissions(submissions, course, workdir=tmp / "grading", assignments=[assignment], timeout=timeout)
+    report = grade_submissions(
+        submissions, course, workdir=tmp / "grading", assignments=[assignment], timeout=timeout, seed=seed, sandbox=box.kind
+    )
     stub, solution = report["released-stub"][assignment], report["solution"][assignment]
     result.stub_score, result.solution_score, result.max_score = stub.score, solution.score, solution.max_score
     if progress:
@@ -99,68 +122,94 @@ def _check_pipeline(result, assignment, course, tmp, timeout, progress):
         result.failures.append("the assignment has no graded cells")
 
 
-def _check_catalogue(result, assignment, course, entries, tmp, timeout, progress):
+def _check_catalogue(result, assignment, course, entries, tmp, timeout, progress, box):
+    """Every entry in a sandboxed kernel of the assignment, its tests judged in this process."""
     path = course.solution_path(assignment)
     nb = nbformat.read(path, as_version=4)
     cells = {c.metadata["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(nb.cells) if "nbgrader" in c.metadata}
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name=install_grader_kernel(tmp / "kernel"),
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type == "code":
-                client.execute_cell(cell, index)
-        broken = [gid for gid, (_, c) in cells.items() if c.metadata["nbgrader"].get("grade") and _problem(c)]
-        if broken:
-            result.failures.append(f"in one kernel, the solution fails {', '.join(broken)}; catalogue not checked")
-            return
-        for entry in entries:
-            checked = _check_entry(client, cells, entry)
-            result.entries.append(checked)
-            if not checked.ok:
-                kind = "right" if entry.right else "wrong"
-                result.failures.append(f"{kind} {entry.function} ({entry.description}): {checked.detail}")
-            if progress:
-                progress(f"  {'ok  ' if checked.ok else 'FAIL'} {'right' if entry.right else 'wrong'} {entry.function}: {entry.description}")
+    site = write_site(tmp / "site", assignment, course)
+    install_grader_kernel(tmp / "kernel", site=site, sandbox=box, name=f"nn273-grader-{assignment}")
+    config = nbgrader_config(course, workdir=tmp / "kernel", timeout=timeout)  # the settings grading has
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=tmp)
+    folder = tmp / "notebook"
+    folder.mkdir()
+    plain = [e for e in entries if not e.cheat]
+    # The solution's whole notebook once for the plain entries; a kernel of its own for each cheat,
+    # which may have patched anything in the one it ran in.
+    for group, story in [(plain, True)] + [([e], False) for e in entries if e.cheat]:
+        client = JudgedExecute(config=config)
+        with client.session(nbformat.from_dict(nb), assignment, folder):
+            for index, cell in enumerate(client.nb.cells):
+                if _runs_in_kernel(cell, story, index == _first_code(nb)):
+                    client.preprocess_cell(cell, client.resources, index)
+            broken = [gid for gid, (_, c) in cells.items() if c.metadata["nbgrader"].get("solution") and _problem(client.nb.cells[cells[gid][0]].get("outputs", []))]
+            if broken:
+                result.failures.append(f"in one kernel, the solution fails {', '.join(broken)}; catalogue not checked")
+                return
+            for entry in group:
+                checked = _check_entry(client, cells, entry)
+                result.entries.append(checked)
+                if not checked.ok:
+                    kind = "right" if entry.right else "cheat" if entry.cheat else "wrong"
+                    result.failures.append(f"{kind} {entry.function} ({entry.description}): {checked.detail}")
+                if progress:
+                    kind = "right" if entry.right else "cheat" if entry.cheat else "wrong"
+                    progress(f"  {'ok  ' if checked.ok else 'FAIL'} {kind} {entry.function}: {entry.description}")
+
+
+def _first_code(nb):
+    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+
+
+def _runs_in_kernel(cell, story, first):
+    """The imports and the answers always; the story's cells too when asked; tests never (judged)."""
+    meta = cell.metadata.get("nbgrader", {})
+    if cell.cell_type != "code" or meta.get("grade"):
+        return False
+    return first or bool(meta.get("solution")) or story
 
 
 def _check_entry(client, cells, entry):
     def run(source, index):
         cell = new_code_cell(source)
-        client.execute_cell(cell, index)
-        return _problem(cell)
+        client.preprocess_cell(cell, client.resources, index)
+        return _problem(cell.outputs)
 
     fn = entry.function
     if fn not in cells or f"hidden_{fn}" not in cells:
         return EntryResult(fn, entry.description, entry.right, False, f"the notebook has no cells '{fn}' and 'hidden_{fn}'")
     index, solution = cells[fn]
-    problem = run(entry.source, index)
-    if problem:
+    if entry.cheat:
+        try:
+            problem = run(entry.source, index)
+        except Exception as exc:  # noqa: BLE001 (nbgrader records no grade for such a notebook)
+            detail = f"earns nothing: grading records no grade for it ({type(exc).__name__}: {str(exc)[:120]})"
+            return EntryResult(fn, entry.description, entry.right, True, detail, entry.cheat)
+    else:
+        problem = run(entry.source, index)
+    if problem and not entry.cheat:  # a cheat's own code may fail: grading judges it all the same
         run(solution.source, index)
         return EntryResult(fn, entry.description, entry.right, False, f"the entry's own code fails: {problem}")
-    outcomes = {}
-    for test in (f"test_{fn}", f"hidden_{fn}"):
-        if test in cells:
-            outcomes[test] = run(cells[test][1].source, cells[test][0])
+    outcomes = {test: _problem(client.judge(test)) for test in (f"test_{fn}", f"hidden_{fn}") if test in cells}
     run(solution.source, index)  # restore the solution for the next entry
     if entry.right:
         failed = {t: p for t, p in outcomes.items() if p}
         ok = not failed
         detail = "passes " + " and ".join(outcomes) if ok else "; ".join(f"{t} fails: {p}" for t, p in failed.items())
+    elif entry.cheat:
+        passed = [t for t, p in outcomes.items() if not p]
+        ok = not passed
+        detail = "earns nothing: " + "; ".join(f"{t}: {p}" for t, p in outcomes.items()) if ok else f"earns {' and '.join(passed)}"
     else:
         hidden = outcomes[f"hidden_{fn}"]
         ok = bool(hidden)
         detail = f"hidden test rejects it: {hidden}" if ok else "the hidden test passes it"
-    return EntryResult(fn, entry.description, entry.right, ok, detail)
+    return EntryResult(fn, entry.description, entry.right, ok, detail, entry.cheat)
 
 
-def _problem(cell):
-    """The first line of an error or stderr output of an executed cell ('' if it ran cleanly)."""
-    for out in cell.get("outputs", []):
+def _problem(outputs):
+    """The first line of an error or stderr output among `outputs` ('' if there is none)."""
+    for out in outputs:
         if out.get("output_type") == "error":
             value = str(out.get("evalue", "")).strip().splitlines()
             return f"{out.get('ename')}: {value[0] if value else ''}"[:300]
@@ -177,7 +226,7 @@ def _check_coverage(result, solution_path, entries):
         if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
     ]
     for fn in graded:
-        wrong = sum(1 for e in entries if e.function == fn and not e.right)
+        wrong = sum(1 for e in entries if e.function == fn and not e.right and not e.cheat)
         if wrong < MIN_WRONG_PER_FUNCTION:
             result.failures.append(f"catalogue has {wrong} wrong implementation(s) of {fn}; at least {MIN_WRONG_PER_FUNCTION} wanted")
     rights = sum(1 for e in entries if e.right)
@@ -193,11 +242,13 @@ def format_check(results):
     for r in results:
         wrong_ok, wrong_n = r.counts(right=False)
         right_ok, right_n = r.counts(right=True)
+        cheat_ok, cheat_n = r.counts(right=False, cheat=True)
         stub = "--" if r.stub_score is None else f"{r.stub_score:g}"
         sol = "--" if r.solution_score is None else f"{r.solution_score:g}"
         lines.append(
             f"{r.assignment}: {'ok' if r.ok else 'FAILED'} in {r.seconds:.0f} s | released stub {stub}/{r.max_score:g} | "
-            f"solution {sol}/{r.max_score:g} | wrong rejected {wrong_ok}/{wrong_n} | right kept {right_ok}/{right_n}"
+            f"solution {sol}/{r.max_score:g} | wrong rejected {wrong_ok}/{wrong_n} | right kept {right_ok}/{right_n} | "
+            f"cheats earning nothing {cheat_ok}/{cheat_n} | seed {r.seed}"
         )
         lines.extend(f"  - {f}" for f in r.failures)
     return "\n".join(lines)

@@ -22,10 +22,12 @@ import os
 import shutil
 import stat
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from traitlets import Bool, Integer, Unicode
@@ -77,7 +79,28 @@ class JudgedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         info = resources["nbgrader"]
-        assignment, notebook = info["assignment"], info["notebook"]
+        self._prepare(nb, info["assignment"], info["notebook"])
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._finish((info["student"], info["assignment"], info["notebook"]), resources)
+
+    @contextmanager
+    def session(self, nb, assignment, folder):
+        """A judged kernel for `nb` outside nbgrader (for `check`): run cells with
+        `preprocess_cell`, judge tests with `judge`; the kernel ends with the block."""
+        self._prepare(nb, assignment, assignment)
+        resources = {"metadata": {"path": str(folder)}}
+        NotebookClient.__init__(self, nb)  # as nbconvert's ExecutePreprocessor.preprocess does
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        try:
+            with self.setup_kernel():
+                yield self
+        finally:
+            self._finish(None, resources)
+
+    def _prepare(self, nb, assignment, notebook):
         self.trusted = TrustedNotebook(Path(self.solutions) / assignment / f"{notebook}.ipynb")
         self.kernel_name = f"{self.kernel_prefix}-{assignment}"
         self.flags, self._link, self._namespace, self._sizes = [], None, None, {}
@@ -88,16 +111,17 @@ class JudgedExecute(Execute):
         }
         # One folder per kernel for its connection file and sockets, writable in its sandbox.
         self._runtime = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.runtime_root or None))
-        try:
-            return super().preprocess(nb, resources, km)
-        finally:
-            if self._link is not None:
-                self._link.close()
-            FLAGS[(info["student"], assignment, notebook)] = list(self.flags)
-            shutil.rmtree(self._runtime, ignore_errors=True)
-            # The kernel is gone; nbgrader now writes into its folder, so nothing it left there may
-            # lead elsewhere (a symlink named like the notebook would redirect that write).
-            remove_links(resources.get("metadata", {}).get("path"))
+
+    def _finish(self, key, resources):
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+        if key is not None:
+            FLAGS[key] = list(self.flags)
+        shutil.rmtree(self._runtime, ignore_errors=True)
+        # The kernel is gone; nbgrader now writes into its folder, so nothing it left there may
+        # lead elsewhere (a symlink named like the notebook would redirect that write).
+        remove_links(resources.get("metadata", {}).get("path"))
 
     def create_kernel_manager(self):
         self.km = grading_kernel_manager(self.kernel_name, self._runtime, self.sandboxed, self.config)

@@ -34,6 +34,10 @@ warnings.filterwarnings("ignore", message=".*not in session, add operation along
 __all__ = ["NotebookGrade", "grade_submissions", "scan_submissions"]
 
 _MARKER = ".nn273-workdir"
+UNPROTECTED = (
+    "graded without a sandbox (--no-sandbox): this submission could read and change the course's answers, "
+    "other students' work and the gradebook, so its grade cannot be trusted"
+)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class NotebookGrade:
     flags: list = field(default_factory=list)  # [{"cell", "function", "evidence"}]: for the instructor
     seed: int | None = None  # the hidden tests' inputs were drawn from this (grade --seed reproduces)
     sandbox: str | None = None  # how the kernel was isolated: bwrap, unshare, or none (no protection)
+    warning: str | None = None  # about the run rather than the submission (e.g. graded without a sandbox)
 
 
 def scan_submissions(submissions, course=COURSE, assignments=None):
@@ -140,6 +145,8 @@ def _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeo
                 grade = NotebookGrade(None, max_score, error=f"grading failed: {type(exc).__name__}: {exc}")
                 grade.error += "\n" + traceback.format_exc(limit=3)
             grade.seed, grade.sandbox = seed, box.kind
+            if not box.isolated:
+                grade.warning = UNPROTECTED
             grade.flags = [
                 {"cell": cell, "function": function, "evidence": evidence}
                 for cell, function, evidence in FLAGS.pop((student, assignment, assignment), [])

@@ -24,7 +24,9 @@ import os
 import queue
 import re
 import select
+import signal
 import socket
+import threading
 import time
 import traceback
 import warnings
@@ -40,6 +42,7 @@ from .kernelside import wire
 __all__ = ["CellTimeout", "KernelLink", "KernelObject", "Proxy", "judge_source", "remote_facts"]
 
 MAX_TEXT = 100_000  # characters of printed text kept per cell
+WATCHDOG_GRACE = 10.0  # seconds past a cell's deadline after which the test itself is stopped
 
 
 class CellTimeout(BaseException):
@@ -417,6 +420,11 @@ def judge_source(source, namespace, link, name, timeout):
     out, err = io.StringIO(), io.StringIO()
     error = None
     link.deadline = time.monotonic() + timeout
+    # The test's own code is ours, but no run may hang on it: a watchdog past the deadline.
+    watched = threading.current_thread() is threading.main_thread()
+    if watched:
+        watchdog = signal.signal(signal.SIGALRM, _watchdog)
+        signal.setitimer(signal.ITIMER_REAL, timeout + WATCHDOG_GRACE)
     try:
         code = compile(source, filename, "exec")
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
@@ -431,6 +439,9 @@ def judge_source(source, namespace, link, name, timeout):
             raise
         error = _error_output(exc, filename)
     finally:
+        if watched:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, watchdog)
         link.deadline = None
         kernel_printed = link.finish()
     outputs = []
@@ -442,6 +453,10 @@ def judge_source(source, namespace, link, name, timeout):
     if error is not None:
         outputs.append(error)
     return outputs
+
+
+def _watchdog(signum, frame):
+    raise CellTimeout()
 
 
 def _error_output(exc, filename):

@@ -56,8 +56,9 @@ def reference_copy(module):
 
 
 def wrong_and_right(entries):
-    """The catalogue's Wrong entries and its Right ones, each in catalogue order."""
-    return [e for e in entries if not e.right], [e for e in entries if e.right]
+    """The catalogue's Wrong entries and its Right ones, each in catalogue order. Cheats attack the
+    process they run in, so they are left to `check`, which runs them in a grading kernel."""
+    return [e for e in entries if not e.right and not e.cheat], [e for e in entries if e.right]
 
 
 def define(entry, kernel):

@@ -110,7 +110,7 @@ def test_corrupt_and_missing_notebooks_are_reported(graded):
 
 def test_reports(graded, tmp_path):
     data = json.loads(json.dumps(as_json(graded)))
-    assert set(data["alice"][TOY]) == {"score", "max_score", "cells", "error", "flags", "seed", "sandbox"}
+    assert set(data["alice"][TOY]) == {"score", "max_score", "cells", "error", "flags", "seed", "sandbox", "warning"}
     assert data["alice"][TOY]["sandbox"] in ("bwrap", "unshare") and isinstance(data["alice"][TOY]["seed"], int)
     assert data["dave"][TOY]["score"] is None
     write_csv(graded, tmp_path / "grades.csv")

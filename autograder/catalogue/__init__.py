@@ -1,15 +1,20 @@
 """Known wrong and alternative right implementations, one module per assignment.
 
 Each module defines `ENTRIES`, a list of `Wrong(...)` and `Right(...)`. `python -m autograder check`
-executes the solution notebook once, then for every entry replaces the definition of `function` in
-the kernel with `source`, runs that function's test cells (`test_<function>` and `hidden_<function>`)
-and restores the solution: a `Wrong` entry must fail the hidden test, a `Right` one must pass both.
+starts the solution notebook's kernel (sandboxed, as in grading), then for every entry replaces the
+definition of `function` in the kernel with `source`, judges that function's test cells
+(`test_<function>` and `hidden_<function>`) in the grader and restores the solution: a `Wrong` entry
+must fail the hidden test, a `Right` one must pass both.
+
+A `Cheat` is a `Wrong` that also attacks the grading itself (it patches numpy, the test helpers,
+builtins or IPython, or returns objects that pretend to be right): it must earn neither test's point.
+Cheats run only in a grading kernel, never in-process (tests/test_hidden_*.py skip them).
 """
 
 from dataclasses import dataclass
 from importlib import import_module
 
-__all__ = ["Entry", "Right", "Wrong", "entries"]
+__all__ = ["Cheat", "Entry", "Right", "Wrong", "entries"]
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class Entry:
     description: str
     source: str
     right: bool
+    cheat: bool = False
 
 
 def Wrong(function, description, source):
@@ -28,6 +34,11 @@ def Wrong(function, description, source):
 def Right(function, description, source):
     """A different but correct implementation that must keep full marks."""
     return Entry(function, description, source, right=True)
+
+
+def Cheat(function, description, source):
+    """A submission out to forge the grade of `function`: both of its test cells must fail."""
+    return Entry(function, description, source, right=False, cheat=True)
 
 
 def entries(assignment):

@@ -7,6 +7,7 @@ linear_backward, mse_loss, ...) are the solution's.
 """
 
 from . import Right, Wrong
+from .cheats import cheats
 
 __all__ = ["ENTRIES"]
 
@@ -465,3 +466,5 @@ def torch_loss_and_grads(X, Y, params, hidden, output, loss):
     return float(J.detach()), [(g[2 * l].numpy(), g[2 * l + 1].numpy()) for l in range(len(params))]
 """),
 ]
+ENTRIES += cheats('mse_loss', 'F, Y', '    return 0.0, np.zeros(np.shape(F))\n', 'backprop')
+

@@ -5,6 +5,7 @@ graded functions (sigmoid, linear_response, add_constant_feature, softmax, ...) 
 """
 
 from . import Right, Wrong
+from .cheats import cheats
 
 __all__ = ["ENTRIES"]
 
@@ -480,4 +481,5 @@ def softmax_nll_grad(R, y):
     return (softmax(R) - np.eye(np.shape(R)[1])[y]) / len(R)
 """),
 ]
-# fmt: on
+ENTRIES += cheats('sigmoid', 'r', '    return np.zeros(np.shape(r))\n', 'linear')
+

@@ -5,6 +5,7 @@ Each source is a complete definition that uses only `np` and the notebook's othe
 """
 
 from . import Right, Wrong
+from .cheats import cheats
 
 __all__ = ["ENTRIES"]
 
@@ -506,3 +507,5 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
 """,
     ),
 ]
+ENTRIES += cheats('activation', 'name, r', '    return np.asarray(r, dtype=float)\n', 'mlp')
+

@@ -67,8 +67,9 @@ def test_predict_sign(predict_sign):
     cases = []
     for X, theta in _classifier_cases(rng):
         theta = theta.copy()
+        step = 1 if np.issubdtype(theta.dtype, np.integer) else 0.1  # 0.1 added to an int adds nothing
         while min(abs(r) for r in _responses(X, theta)) < 1e-6:  # keep clear of r = 0 here
-            theta[0] += 0.1
+            theta[0] += step
         cases.append((X, theta, "(+1 where r = theta[0] + X @ theta[1:] > 0, else -1)"))
     zero = "(r is exactly 0 for some examples here, and r = 0 must give -1: the class is +1 only where r > 0)"
     cases += [
