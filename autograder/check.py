@@ -118,6 +118,15 @@ def _check_pipeline(result, assignment, course, tmp, timeout, progress, seed, bo
     short = [gid for gid, c in solution.cells.items() if c["score"] != c["max_score"]]
     if short:
         result.failures.append(f"the solution loses points on {', '.join(short)}")
+    # Test cells run in the grader, not the kernel: a story cell that needs a name a test cell
+    # defined fails there, so the solution must grade without an error in any cell.
+    graded = tmp / "grading" / "autograded" / "solution" / assignment / f"{assignment}.ipynb"
+    if graded.is_file():
+        for index, cell in enumerate(nbformat.read(graded, as_version=4).cells):
+            problem = _problem([o for o in cell.get("outputs", []) if o.get("output_type") == "error"])
+            if problem:
+                name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
+                result.failures.append(f"graded, the solution's cell {name} fails: {problem}")
     if solution.max_score <= 0:
         result.failures.append("the assignment has no graded cells")
 

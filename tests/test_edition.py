@@ -563,7 +563,7 @@ def test_edition_installs_and_runs_in_a_fresh_virtual_environment(edition02, tmp
         "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "nn273 edition",
         "language": "python",
-        "env": {"MPLBACKEND": "Agg"},
+        "env": {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},  # as the course's kernels: torch threads fight on 2 cores
     }
     (kernel / "kernel.json").write_text(json.dumps(spec))
     (tmp_path / "execute.py").write_text(EXECUTE)

@@ -46,6 +46,10 @@ pytestmark = pytest.mark.slow
 SYSTEM = ["/proc", "/sys", "/dev", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
           "/boot", "/etc", "/var", "/run", "/snap", "/farm", "/old_root"]
 
+# Graded twice with the same seed: the honest neighbour and cheats that only compute.
+AGAIN = ["honest", "patch_numpy", "patch_harness", "call_reference", "spoof_eq"]
+
+
 def walk_skip(base):
     """SYSTEM, and every /tmp entry but the one holding this test's own temporary folders."""
     ours = Path(base).resolve().relative_to("/tmp").parts[0] if str(base).startswith("/tmp/") else None
@@ -219,16 +223,22 @@ def batch(tmp_path_factory):
     try:
         # Default options but the workdir: the per-cell time limit stays at its default (30 s), so
         # endless_loop costs 30 s per run.
-        options = {}
+        options, folder = {}, ctx.submissions
         for _ in range(2):
             start = time.monotonic()
-            report = grade_submissions(ctx.submissions, workdir=ctx.workdir, **options)
+            report = grade_submissions(folder, workdir=ctx.workdir, **options)
             result.seconds.append(time.monotonic() - start)
             result.reports.append(report)
             result.seeds.append(run_seed(report))
-            result.collect(secrets)
-            if result.seeds[0] is not None:  # the second run reproduces the first
-                options = {"seed": result.seeds[0]}
+            if len(result.reports) == 1:
+                result.collect(secrets)
+            # The second run reproduces the first with its seed, on the cases that only compute (the
+            # others' side effects are checked once; regrading them would only cost time).
+            options = {"seed": result.seeds[0]}
+            folder = base / "again"
+            for case in CASES:
+                if case.name in AGAIN:
+                    submit(folder, case.name, case.build(ctx))
         time.sleep(1)  # let a daemon finish forking before looking for it
         result.connections = list(listener.connections)
         result.processes = leftover_processes()
@@ -260,7 +270,9 @@ def test_honest_neighbour_gets_full_marks(batch):
 
 def test_same_seed_same_scores(batch):
     first, second = (_scores(r) for r in batch.reports)
-    differ = {s: (first[s][0], second[s][0]) for s in first if first[s] != second.get(s)}
+    assert batch.seeds[0] is not None and batch.seeds[0] == batch.seeds[1]
+    assert sorted(second) == sorted(AGAIN)
+    differ = {s: (first[s][0], second[s][0]) for s in second if first[s] != second[s]}
     assert differ == {}, f"runs with the same seed {batch.seeds} differ: {differ}"
 
 
@@ -291,8 +303,7 @@ def test_runaway_cells_are_named(batch):
     assert "ran longer than" in (batch.grade("endless_loop").error or "")
     assert "ran out of memory" in (batch.grade("memory_bomb").error or "")
     os_exit = batch.grade("os_exit")
-    assert os_exit.error, "a kernel that exits must be reported"
-    assert os_exit.score is None or os_exit.score <= FULL_MARKS
+    assert os_exit.score is None and "the kernel died in cell #" in (os_exit.error or ""), os_exit.error
 
 
 def test_summary(batch, capsys):

@@ -59,8 +59,8 @@ def _answer(request):
 
 
 def _serve(request):
-    args = wire.decode(request["args"], handle=_lookup, callback=_callback)
-    kwargs = wire.decode(request["kwargs"], handle=_lookup, callback=_callback)
+    args = wire.decode(request["args"], handle=_lookup, callback=_callback, layout=True)
+    kwargs = wire.decode(request["kwargs"], handle=_lookup, callback=_callback, layout=True)
     target = _target(request)
     op = request["op"]
     if op == "getattr":

@@ -38,8 +38,12 @@ def encode(value, other=None):
     return json.dumps(_pack(value, other, 0), allow_nan=True, separators=(",", ":"))
 
 
-def decode(text, handle=None, callback=None):
-    """The value encoded in `text`; `handle(id, type)` and `callback(id)` build those tags if allowed."""
+def decode(text, handle=None, callback=None, layout=False):
+    """The value encoded in `text`; `handle(id, type)` and `callback(id)` build those tags if allowed.
+
+    layout: rebuild arrays with the strides they were sent with (the kernel does, for the arguments
+    a test sends); otherwise every array is C-contiguous (the grader's way with results).
+    """
     if not isinstance(text, str):
         raise WireError(f"expected JSON text, received {type(text).__name__}")
     if len(text) > MAX_BYTES:
@@ -48,7 +52,7 @@ def decode(text, handle=None, callback=None):
         tree = json.loads(text, parse_constant=_constant)
     except (ValueError, RecursionError) as exc:
         raise WireError(f"not valid JSON: {exc}") from None
-    return _unpack(tree, handle, callback, 0)
+    return _unpack(tree, handle, callback, 0, layout)
 
 
 def send(sock, message):
@@ -126,30 +130,35 @@ def _pack_array(tag, array):
     if dtype not in DTYPES:
         raise WireError(f"arrays of dtype {dtype} cannot cross; plain numeric dtypes only")
     data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-    return {"t": tag, "dtype": dtype, "shape": list(array.shape), "data": base64.b64encode(data).decode()}
+    packed = {"t": tag, "dtype": dtype, "shape": list(array.shape), "data": base64.b64encode(data).decode()}
+    if not array.flags.c_contiguous and array.size > 1:
+        # A view or a Fortran-order array: its layout crosses too, since a test may be about it
+        # (x.ravel() is a copy of a non-contiguous x); see `decode(..., layout=True)`.
+        packed["strides"] = list(array.strides)
+    return packed
 
 
-def _unpack(tree, handle, callback, depth):
+def _unpack(tree, handle, callback, depth, layout=False):
     if depth > MAX_DEPTH:
         raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
     if tree is None or isinstance(tree, (bool, int, float, str)):
         return tree
     if isinstance(tree, list):
-        return [_unpack(v, handle, callback, depth + 1) for v in tree]
+        return [_unpack(v, handle, callback, depth + 1, layout) for v in tree]
     if not isinstance(tree, dict):
         raise WireError(f"unexpected JSON value of type {type(tree).__name__}")
     tag = tree.get("t")
     if tag == "tuple":
-        return tuple(_unpack(v, handle, callback, depth + 1) for v in _list(tree, "items"))
+        return tuple(_unpack(v, handle, callback, depth + 1, layout) for v in _list(tree, "items"))
     if tag == "dict":
         out = {}
         for pair in _list(tree, "items"):
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise WireError("a dict item must be [string key, value]")
-            out[pair[0]] = _unpack(pair[1], handle, callback, depth + 1)
+            out[pair[0]] = _unpack(pair[1], handle, callback, depth + 1, layout)
         return out
     if tag in ("ndarray", "scalar", "tensor"):
-        array = _unpack_array(tree)
+        array = _unpack_array(tree, layout)
         if tag == "scalar":
             return array[()] if array.ndim == 0 else array
         if tag == "tensor":
@@ -167,7 +176,7 @@ def _unpack(tree, handle, callback, depth):
     raise WireError(f"unknown or forbidden tag {str(tag)[:40]!r}")
 
 
-def _unpack_array(tree):
+def _unpack_array(tree, layout=False):
     dtype = tree.get("dtype")
     if dtype not in DTYPES:
         raise WireError(f"arrays of dtype {str(dtype)[:40]} cannot cross; plain numeric dtypes only")
@@ -184,7 +193,30 @@ def _unpack_array(tree):
     dt = np.dtype(dtype).newbyteorder("<")
     if len(raw) != math.prod(shape) * dt.itemsize:
         raise WireError(f"an array of shape {tuple(shape)} and dtype {dtype} cannot hold {len(raw)} bytes")
-    return np.frombuffer(raw, dtype=dt).astype(np.dtype(dtype), copy=True).reshape(shape)
+    values = np.frombuffer(raw, dtype=dt).astype(np.dtype(dtype), copy=True).reshape(shape)
+    strides = tree.get("strides")
+    if layout and isinstance(strides, list) and len(strides) == len(shape) and values.size > 1:
+        return _with_strides(values, strides)
+    return values
+
+
+def _with_strides(values, strides):
+    """`values` laid out in memory with `strides` (bytes), in a buffer just large enough; numpy's
+    own bounds check refuses strides that would reach outside it."""
+    if not all(type(s) is int and abs(s) <= MAX_BYTES for s in strides):
+        return values
+    size = values.dtype.itemsize
+    low = sum((n - 1) * s for n, s in zip(values.shape, strides) if s < 0)
+    high = sum((n - 1) * s for n, s in zip(values.shape, strides) if s > 0)
+    if high - low + size > MAX_BYTES:
+        return values
+    buffer = np.zeros(high - low + size, dtype=np.uint8)
+    try:
+        laid = np.ndarray(values.shape, values.dtype, buffer=buffer, offset=-low, strides=strides)
+    except (TypeError, ValueError):
+        return values
+    laid[...] = values
+    return laid
 
 
 def _list(tree, key):

@@ -1,0 +1,109 @@
+"""The data-only encoding between grader and kernel (autograder/kernelside/wire.py): what crosses
+comes back equal, with its type and dtype; what may not cross is refused; what a hostile kernel can
+send is decoded as plain data or refused, never built into anything else."""
+
+import json
+import math
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.kernelside import wire
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None, True, 3, -(2**70), 2.5, math.inf, "text", [1, [2.0, "x"]], (1, (2, 3)), {"a": 1, "b": [2]},
+        np.arange(6.0).reshape(2, 3), np.array([1, -1], dtype=np.int64), np.array([True, False]),
+        np.zeros((0, 3)), np.float32(1.5), np.int64(7), np.array(4.0),
+    ],
+)  # fmt: skip
+def test_plain_data_comes_back_equal_with_its_types(value):
+    back = wire.decode(wire.encode(value))
+    assert type(back) is type(value)
+    if isinstance(value, np.ndarray):
+        assert back.dtype == value.dtype and back.shape == value.shape and np.array_equal(back, value)
+    elif isinstance(value, float) and math.isnan(value):
+        assert math.isnan(back)
+    else:
+        assert back == value
+
+
+def test_nan_crosses():
+    assert math.isnan(wire.decode(wire.encode(float("nan"))))
+
+
+def test_tensors_cross_with_dtype_and_requires_grad():
+    t = torch.tensor([[1.0, 2.0]], dtype=torch.float64, requires_grad=True)
+    back = wire.decode(wire.encode(t))
+    assert isinstance(back, torch.Tensor) and back.dtype == torch.float64 and back.requires_grad
+    assert torch.equal(back.detach(), t.detach())
+
+
+@pytest.mark.parametrize(
+    "value", [np.array(["a"]), np.array([object()], dtype=object), {1: 2}, {1.5}, object(), lambda x: x, b"raw"]
+)
+def test_what_is_not_plain_data_is_refused_without_a_callback(value):
+    with pytest.raises(wire.WireError, match="cannot"):
+        wire.encode(value)
+
+
+def test_other_values_go_through_the_callback():
+    assert json.loads(wire.encode([object()], other=lambda v: {"t": "handle", "id": 1}))[0]["t"] == "handle"
+
+
+def test_views_and_fortran_order_keep_their_layout_only_when_asked():
+    a = np.arange(24.0).reshape(4, 6)
+    for x in (a[::2, 1::2], a.T, a[::-1, ::3]):
+        laid = wire.decode(wire.encode(x), layout=True)
+        plain = wire.decode(wire.encode(x))
+        assert np.array_equal(laid, x) and laid.strides == x.strides
+        assert np.array_equal(plain, x) and plain.flags.c_contiguous
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{", "not valid JSON"),
+        ('{"t": "ndarray", "dtype": "object", "shape": [1], "data": ""}', "dtype"),
+        ('{"t": "ndarray", "dtype": "float64", "shape": [2], "data": "AAAA"}', "cannot hold"),
+        ('{"t": "ndarray", "dtype": "float64", "shape": [-1], "data": ""}', "shape"),
+        ('{"t": "ndarray", "dtype": "float64", "shape": [1], "data": "!!"}', "base64"),
+        ('{"t": "handle", "id": 1}', "forbidden"),
+        ('{"t": "callback", "id": 1}', "forbidden"),
+        ('{"t": "pickle", "data": "gASV"}', "forbidden"),
+        ('{"t": "dict", "items": [[1, 2]]}', "string key"),
+        ("[" * 40 + "]" * 40, "deeper"),
+    ],
+)
+def test_malformed_messages_are_refused(text, message):
+    with pytest.raises(wire.WireError, match=message):
+        wire.decode(text)
+
+
+def test_hostile_strides_fall_back_to_plain_values():
+    tree = json.loads(wire.encode(np.arange(6.0)))
+    for strides in ([10**12], [8, 8], ["x"]):
+        tree["strides"] = strides
+        assert np.array_equal(wire.decode(json.dumps(tree), layout=True), np.arange(6.0))
+
+
+def test_handles_and_callbacks_only_where_the_decoder_builds_them():
+    built = wire.decode('[{"t": "handle", "id": 3, "type": "Model"}, {"t": "callback", "id": 0}]',
+                        handle=lambda key, kind: ("handle", key, kind), callback=lambda key: ("callback", key))  # fmt: skip
+    assert built == [("handle", 3, "Model"), ("callback", 0)]
+
+
+def test_framed_messages_over_a_socket():
+    left, right = socket.socketpair()
+    with left, right:
+        wire.send(left, {"outcome": wire.encode(np.arange(3))})
+        assert np.array_equal(wire.decode(wire.receive(right)["outcome"]), np.arange(3))
+        left.sendall((wire.MAX_BYTES + 1).to_bytes(8, "big"))
+        with pytest.raises(wire.WireError, match="larger"):
+            wire.receive(right)
+        left.close()
+        assert wire.receive(right) is None
