@@ -407,11 +407,12 @@ def _write_files(folder, files):
 # ----------------------------------------------------------------------------------- data/
 
 
-def write_data(dest, *, source=DATA):
+def write_data(dest, *, source=DATA, link=False):
     """Write `dest/data/`: the data files, README.md and build.py; returns its path.
 
-    Files are hard links when dest is on the same filesystem, copies otherwise. A data file whose
-    sha256 is not the one nn273.data expects is refused (ValueError) rather than handed out.
+    Files are copies, or with `link` hard links where dest is on the same filesystem (a grading
+    kernel's read-only site: an edition handed out must not share the course's files). A data file
+    whose sha256 is not the one nn273.data expects is refused (ValueError) rather than handed out.
     """
     target = Path(dest) / "data"
     if target.exists():
@@ -420,8 +421,10 @@ def write_data(dest, *, source=DATA):
     target.mkdir(parents=True)
     for path in files:
         try:
+            if not link:
+                raise OSError("copy")
             os.link(path, target / path.name)
-        except OSError:  # another filesystem, or one without hard links
+        except OSError:  # asked to copy, or another filesystem, or one without hard links
             shutil.copy2(path, target / path.name)
     return target
 

@@ -95,7 +95,7 @@ def test_oracle_activations_are_02s(name):
     assert np.allclose(hidden._NUMPY_HIDDEN[name](r), expected, rtol=1e-14, atol=1e-15)
 
 
-@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=entry_id)
+@pytest.mark.parametrize("entry", WRONG + RIGHT, ids=entry_id)  # cheats: see check
 def test_entry_is_one_definition_using_only_the_notebooks_names(entry):
     assert_one_definition(entry)
 

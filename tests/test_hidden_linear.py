@@ -45,7 +45,7 @@ def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
     assert_hidden_tests_and_entries(hidden, FUNCTIONS, catalogue.ENTRIES)
 
 
-@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=entry_id)
+@pytest.mark.parametrize("entry", WRONG + RIGHT, ids=entry_id)  # cheats: see check
 def test_entry_is_one_definition_using_only_np(entry):
     assert_one_definition(entry)
 

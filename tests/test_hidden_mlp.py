@@ -66,7 +66,7 @@ def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
     assert set(FUNCTIONS) <= set(nn273.mlp.__all__)
 
 
-@pytest.mark.parametrize("entry", catalogue.ENTRIES, ids=entry_id)
+@pytest.mark.parametrize("entry", WRONG + RIGHT, ids=entry_id)  # cheats: see check
 def test_entry_is_one_definition_using_only_np(entry):
     assert_one_definition(entry)
 
