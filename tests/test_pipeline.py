@@ -175,3 +175,32 @@ def test_feedback_is_written_per_student(course, tmp_path):
     assert report["alice"][TOY].error is None
     html = (tmp_path / "work" / "feedback" / "alice" / TOY / f"{TOY}.html").read_text()
     assert "6.0" in html and "hidden_double" in html
+
+
+def test_a_library_the_exercise_forbids_is_flagged_with_its_evidence(tmp_path):
+    """A hidden test that asks for an exercise without a library (here: json) fails a submission
+    that uses it, and the report carries a flag for the instructor: the call the kernel saw and the
+    line of the submitted source."""
+    course = make_toy_course(tmp_path / "course")
+    nb = nbformat.read(course.solution_path(TOY), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "hidden_double":
+            cell.source = (
+                "### BEGIN HIDDEN TESTS\nimport json\nfrom autograder.hidden.harness import Harness\n"
+                "got = Harness().call(double, np.arange(3.0), forbid=[json])\n"
+                "np.testing.assert_allclose(np.asarray(got, dtype=float), [0.0, 2.0, 4.0])\n### END HIDDEN TESTS\n"
+            )
+    nbformat.write(nb, course.solution_path(TOY))
+    release([TOY], course)
+    subs = tmp_path / "submissions"
+    submit(subs, "honest", nb)
+    uses_json = "def double(x):\n    import json\n    return np.asarray(json.loads(json.dumps((2 * np.asarray(x, dtype=float)).tolist())))\n"
+    submit(subs, "lib", with_cells(nb, double=uses_json))
+    report = grade_submissions(subs, course, workdir=tmp_path / "grading", timeout=10)
+    honest, lib = report["honest"][TOY], report["lib"][TOY]
+    assert (honest.score, honest.flags) == (6.0, [])
+    assert lib.cells["hidden_double"]["score"] == 0.0 and lib.cells["test_double"]["score"] == 1.0
+    evidence = " | ".join(f["evidence"] for f in lib.flags)
+    assert {f["cell"] for f in lib.flags} == {"hidden_double"} and {f["function"] for f in lib.flags} == {"double"}
+    assert "while the test ran, the code called" in evidence and "json" in evidence, evidence
+    assert "the submitted code of double uses line 2: import json" in evidence, evidence
