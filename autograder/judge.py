@@ -74,10 +74,11 @@ def _error_class(kernel_type, bases):
 
 
 class KernelLink:
-    """The grader's line to one grading kernel.
+    """The grader's line to one grading kernel, whose manager is `km`.
 
-    client: the nbclient NotebookClient running the notebook (its kernel manager `km` and the
-    connection info); requests go through a separate blocking client of the same kernel.
+    While a test cell is judged, the kernel's agent serves requests over a unix socket beside the
+    kernel's connection file (`_serving`); a blocking client of the same kernel starts that serving
+    cell and collects what the student's code printed meanwhile (`finish`).
     """
 
     def __init__(self, km):
