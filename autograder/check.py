@@ -21,7 +21,7 @@ import nbformat
 from nbformat.v4 import new_code_cell
 
 from .catalogue import entries as catalogue_entries
-from .config import DEFAULT_TIMEOUT, install_grader_kernel, judged_config, nbgrader_config
+from .config import DEFAULT_TIMEOUT, grader_kernel, install_grader_kernel, judged_config, nbgrader_config
 from .course import COURSE
 from .execute import JudgedExecute
 from .grade import grade_submissions
@@ -137,7 +137,7 @@ def _check_catalogue(result, assignment, course, entries, tmp, timeout, progress
     nb = nbformat.read(path, as_version=4)
     cells = {c.metadata["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(nb.cells) if "nbgrader" in c.metadata}
     site = write_site(tmp / "site", assignment, course)
-    install_grader_kernel(tmp / "kernel", site=site, sandbox=box, name=f"nn273-grader-{assignment}")
+    install_grader_kernel(tmp / "kernel", site=site, sandbox=box, name=grader_kernel(assignment))
     config = nbgrader_config(course, workdir=tmp / "kernel", timeout=timeout)  # the settings grading has
     judged_config(config, course, sandboxed=box.isolated, runtime_root=tmp)
     folder = tmp / "notebook"

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT",
     "GRADER_KERNEL",
+    "grader_kernel",
     "install_grader_kernel",
     "judged_config",
     "nbgrader_config",
@@ -28,6 +29,11 @@ __all__ = [
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
 DEFAULT_MEMORY_MB = 4096  # address-space cap of a grading kernel
 GRADER_KERNEL = "nn273-grader"
+
+
+def grader_kernel(assignment):
+    """The kernelspec name of `assignment`'s grading kernel (its site holds that assignment's edition)."""
+    return f"{GRADER_KERNEL}-{assignment}"
 
 
 def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAULT_TIMEOUT, kernel_name=None):

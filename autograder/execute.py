@@ -34,6 +34,7 @@ from traitlets import Bool, Integer, Unicode
 
 from nbgrader.preprocessors import Execute
 
+from .config import grader_kernel
 from .judge import KernelLink, Proxy, judge_source
 
 __all__ = ["DIED_IN", "FLAGS", "JudgedExecute", "TrustedNotebook", "grading_kernel_manager"]
@@ -70,7 +71,6 @@ class JudgedExecute(Execute):
     """Execute a submission: its code in the sandboxed kernel, its tests here."""
 
     solutions = Unicode(help="folder of the instructor's notebooks, <id>/<id>.ipynb").tag(config=True)
-    kernel_prefix = Unicode("nn273-grader", help="kernel name is <prefix>-<assignment>").tag(config=True)
     runtime_root = Unicode(help="folder for each kernel's connection file and sockets").tag(config=True)
     max_kernel_output = Integer(MAX_KERNEL_OUTPUT).tag(config=True)
     sandboxed = Bool(False, help="the kernel runs in a sandbox whose strays are ended after each cell").tag(config=True)
@@ -102,7 +102,7 @@ class JudgedExecute(Execute):
 
     def _prepare(self, nb, assignment, notebook):
         self.trusted = TrustedNotebook(Path(self.solutions) / assignment / f"{notebook}.ipynb")
-        self.kernel_name = f"{self.kernel_prefix}-{assignment}"
+        self.kernel_name = grader_kernel(assignment)
         self.flags, self._link, self._namespace, self._sizes = [], None, None, {}
         self._submitted = {
             c.metadata["nbgrader"]["grade_id"]: c.source

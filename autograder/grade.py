@@ -20,7 +20,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
-from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, install_grader_kernel, judged_config, nbgrader_config
+from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, grader_kernel, install_grader_kernel, judged_config, nbgrader_config
 from .course import COURSE, WORKDIR
 from .execute import DIED_IN, FLAGS
 from .hidden import harness
@@ -121,7 +121,7 @@ def grade_submissions(
             raise RuntimeError(f"nbgrader could not prepare {assignment}:\n{result.get('error', '')}")
         layouts[assignment] = _layout(course.solution_path(assignment))
         site = write_site(workdir / "sites" / assignment, assignment, course)
-        install_grader_kernel(workdir, memory_mb, site=site, sandbox=box, name=f"nn273-grader-{assignment}")
+        install_grader_kernel(workdir, memory_mb, site=site, sandbox=box, name=grader_kernel(assignment))
 
     before = harness.seed()
     harness.set_seed(seed)

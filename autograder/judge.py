@@ -89,7 +89,6 @@ class KernelLink:
         self.deadline = None
         self.printed = []  # text the student's code printed during calls of the current cell
         self._printed_size = 0
-        self.calls = 0
         self.forbid_asked = {}  # function name -> module names a test asked it not to call
         self.evidence = []  # (function, what the kernel saw it call) from run-time checks
         self._in_callback = False
@@ -129,7 +128,6 @@ class KernelLink:
         message.update(target)
         if attr is not None:
             message["attr"] = attr
-        self.calls += 1
         text = self._exchange(message, callbacks)
         try:
             outcome = wire.decode(text, handle=lambda key, kind: KernelObject(self, key, kind))
