@@ -158,7 +158,7 @@ def mlp_loss_and_grads(X, Y, params, hidden="tanh", output="softmax", loss="nll"
 _TORCH_ACTIVATIONS = {
     "logistic": torch.sigmoid,
     "tanh": torch.tanh,
-    "gaussian": lambda r: torch.exp(-(r**2)),
+    "gaussian": lambda r: torch.exp(-(r**2) / 2),
     "relu": torch.relu,
     "linear": lambda r: r,
 }

@@ -43,7 +43,7 @@ def activation(name, r):
     name: one of ACTIVATIONS:
         logistic   1 / (1 + exp(-r))        (computed without overflow for every finite r)
         tanh       tanh(r)
-        gaussian   exp(-r**2)
+        gaussian   exp(-r**2 / 2)
         relu       max(0, r)
         linear     r
     r: a number or an array of any shape.
@@ -56,7 +56,7 @@ def activation(name, r):
     elif name == "tanh":
         out = np.tanh(r)
     elif name == "gaussian":
-        out = np.exp(-np.square(r))
+        out = np.exp(-0.5 * np.square(r))
     elif name == "relu":
         out = np.maximum(r, 0.0)
     else:
@@ -70,7 +70,7 @@ def activation_grad(name, r):
     name: one of ACTIVATIONS; the derivatives are
         logistic   s (1 - s) with s = logistic(r)
         tanh       1 - tanh(r)**2
-        gaussian   -2 r exp(-r**2)
+        gaussian   -r a(r), with a(r) = exp(-r**2 / 2)
         relu       1 where r > 0, else 0 (0 at r = 0 itself)
         linear     1
     r: a number or an array of any shape.
@@ -84,7 +84,7 @@ def activation_grad(name, r):
     elif name == "tanh":
         out = 1.0 - np.tanh(r) ** 2
     elif name == "gaussian":
-        out = -2.0 * r * np.exp(-np.square(r))
+        out = -r * np.exp(-0.5 * np.square(r))
     elif name == "relu":
         out = (r > 0).astype(np.float64)
     else:

@@ -29,7 +29,7 @@ from nn273.mlp import mlp_forward
 TORCH_HIDDEN = {
     "logistic": torch.sigmoid,
     "tanh": torch.tanh,
-    "gaussian": lambda r: torch.exp(-(r**2)),
+    "gaussian": lambda r: torch.exp(-(r**2) / 2),
     "relu": torch.relu,
     "linear": lambda r: r,
 }

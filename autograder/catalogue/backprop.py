@@ -62,7 +62,7 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
 
 _TORCH = """\
 def torch_loss_and_grads(X, Y, params, hidden, output, loss):
-    fns = {"logistic": torch.sigmoid, "tanh": torch.tanh, "gaussian": lambda r: torch.exp(-r**2),
+    fns = {"logistic": torch.sigmoid, "tanh": torch.tanh, "gaussian": lambda r: torch.exp(-r**2 / 2),
            "relu": torch.relu, "linear": lambda r: r}
     dtype = torch.float64
     leaves = [(torch.tensor(W, dtype=dtype, requires_grad=True), torch.tensor(b, dtype=dtype, requires_grad=True))
@@ -447,7 +447,7 @@ def torch_loss_and_grads(X, Y, params, hidden, output, loss):
         elif hidden == "tanh":
             A = torch.tanh(R)
         elif hidden == "gaussian":
-            A = torch.exp(-R * R)
+            A = torch.exp(-R * R / 2)
         elif hidden == "relu":
             A = torch.where(R > 0, R, torch.zeros_like(R))
         else:

@@ -22,7 +22,7 @@ def activation(name, r):
     if name == "tanh":
         return np.tanh(r)
     if name == "gaussian":
-        return np.exp(-r**2)
+        return np.exp(-r**2 / 2)
     if name == "relu":
         return np.maximum(r, 0.0)
     if name == "linear":
@@ -42,7 +42,7 @@ def activation(name, r):
     if name == "tanh":
         return (np.exp(r) - np.exp(-r)) / (np.exp(r) + np.exp(-r))
     if name == "gaussian":
-        return np.exp(-r**2)
+        return np.exp(-r**2 / 2)
     if name == "relu":
         return np.maximum(r, 0.0)
     if name == "linear":
@@ -52,7 +52,7 @@ def activation(name, r):
     ),
     Wrong(
         "activation",
-        "gaussian as the normal density's exp(-r**2 / 2)",
+        "gaussian as exp(-r**2), without the lecture's 1/2",
         """\
 def activation(name, r):
     r = np.asarray(r, dtype=float)
@@ -62,7 +62,7 @@ def activation(name, r):
     if name == "tanh":
         return np.tanh(r)
     if name == "gaussian":
-        return np.exp(-r**2 / 2)
+        return np.exp(-r**2)
     if name == "relu":
         return np.maximum(r, 0.0)
     if name == "linear":
@@ -82,7 +82,7 @@ def activation(name, r):
     if name == "tanh":
         return np.tanh(r)
     if name == "gaussian":
-        return np.exp(-r**2)
+        return np.exp(-r**2 / 2)
     if name == "relu":
         return np.abs(r)
     if name == "linear":
@@ -101,7 +101,7 @@ def activation(name, r):
     table = {
         "logistic": logistic,
         "tanh": np.tanh,
-        "gaussian": lambda v: np.exp(-v * v),
+        "gaussian": lambda v: np.exp(-v * v / 2),
         "relu": lambda v: v if v > 0 else 0.0,
         "linear": lambda v: v,
     }
@@ -127,7 +127,7 @@ def activation_grad(name, r):
     if name == "tanh":
         return 1 - np.tanh(r)
     if name == "gaussian":
-        return -2 * r * np.exp(-r**2)
+        return -r * np.exp(-r**2 / 2)
     if name == "relu":
         return (r > 0).astype(float)
     if name == "linear":
@@ -147,7 +147,7 @@ def activation_grad(name, r):
     if name == "tanh":
         return 1 - np.tanh(r) ** 2
     if name == "gaussian":
-        return -2 * r * np.exp(-r**2)
+        return -r * np.exp(-r**2 / 2)
     if name == "relu":
         return (r >= 0).astype(float)
     if name == "linear":
@@ -157,7 +157,7 @@ def activation_grad(name, r):
     ),
     Wrong(
         "activation_grad",
-        "gaussian derivative without the factor 2",
+        "gaussian derivative of exp(-r**2), -2 r exp(-r**2), not the lecture's exp(-r**2 / 2)",
         """\
 def activation_grad(name, r):
     r = np.asarray(r, dtype=float)
@@ -167,7 +167,7 @@ def activation_grad(name, r):
     if name == "tanh":
         return 1 - np.tanh(r) ** 2
     if name == "gaussian":
-        return -r * np.exp(-r**2)
+        return -2 * r * np.exp(-r**2)
     if name == "relu":
         return (r > 0).astype(float)
     if name == "linear":
@@ -177,7 +177,7 @@ def activation_grad(name, r):
     ),
     Wrong(
         "activation_grad",
-        "gaussian derivative with the wrong sign, 2 r exp(-r**2)",
+        "gaussian derivative with the wrong sign, r exp(-r**2 / 2)",
         """\
 def activation_grad(name, r):
     r = np.asarray(r, dtype=float)
@@ -187,7 +187,7 @@ def activation_grad(name, r):
     if name == "tanh":
         return 1 - np.tanh(r) ** 2
     if name == "gaussian":
-        return 2 * r * np.exp(-r**2)
+        return r * np.exp(-r**2 / 2)
     if name == "relu":
         return (r > 0).astype(float)
     if name == "linear":
@@ -206,7 +206,7 @@ def activation_grad(name, r):
     if name == "tanh":
         return 1 - np.tanh(r) ** 2
     if name == "gaussian":
-        return -2 * r * np.exp(-r**2)
+        return -r * np.exp(-r**2 / 2)
     if name == "relu":
         return (r > 0).astype(float)
     if name == "linear":
@@ -225,7 +225,7 @@ def activation_grad(name, r):
     if name == "tanh":
         return 1 - np.tanh(r) ** 2
     if name == "gaussian":
-        return -2 * r * np.exp(-r**2)
+        return -r * np.exp(-r**2 / 2)
     if name == "relu":
         return (r > 0).astype(float)
     if name == "linear":
@@ -245,7 +245,7 @@ def activation_grad(name, r):
     if name == "tanh":
         return 1 - np.tanh(r) ** 2
     if name == "gaussian":
-        return -2 * r * np.exp(-r**2)
+        return -r * np.exp(-r**2 / 2)
     if name == "relu":
         return (r > 0).astype(float)
     if name == "linear":
@@ -265,7 +265,7 @@ def activation_grad(name, r):
     table = {
         "logistic": logistic,
         "tanh": lambda v: 4 * np.exp(-2 * abs(v)) / (1 + np.exp(-2 * abs(v))) ** 2,  # sech(v)**2
-        "gaussian": lambda v: -2.0 * v * np.exp(-v * v),
+        "gaussian": lambda v: -v * np.exp(-v * v / 2),
         "relu": lambda v: 1.0 if v > 0 else 0.0,
         "linear": lambda v: 1.0,
     }

@@ -383,7 +383,7 @@ def _network(rng, N, sizes, hidden, output, loss, scale=1.0):
 _NUMPY_HIDDEN = {
     "logistic": lambda r: 0.5 * (1.0 + np.tanh(r / 2)),
     "tanh": np.tanh,
-    "gaussian": lambda r: np.exp(-r * r),
+    "gaussian": lambda r: np.exp(-r * r / 2),
     "relu": lambda r: np.maximum(r, 0.0),
     "linear": lambda r: r,
 }
@@ -402,7 +402,7 @@ def _responses(X, params, hidden):
 _TORCH_HIDDEN = {
     "logistic": torch.sigmoid,
     "tanh": torch.tanh,
-    "gaussian": lambda r: torch.exp(-r * r),
+    "gaussian": lambda r: torch.exp(-r * r / 2),
     "relu": lambda r: torch.clamp(r, min=0.0),
     "linear": lambda r: r,
 }

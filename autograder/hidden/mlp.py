@@ -38,14 +38,14 @@ _ZERO = (
 _FORMULAS = {
     "logistic": "logistic(r) = 1 / (1 + exp(-r))",
     "tanh": "tanh(r)",
-    "gaussian": "gaussian(r) = exp(-r**2)",
+    "gaussian": "gaussian(r) = exp(-r**2 / 2)",
     "relu": "relu(r) = max(0, r)",
     "linear": "linear(r) = r",
 }
 _DERIVATIVES = {
     "logistic": "the derivative of the logistic is s (1 - s) with s = logistic(r)",
     "tanh": "the derivative of tanh is 1 - tanh(r)**2",
-    "gaussian": "the derivative of exp(-r**2) is -2 r exp(-r**2)",
+    "gaussian": "the derivative of a(r) = exp(-r**2 / 2) is -r a(r)",
     "relu": "the derivative of the ReLU is 1 where r > 0 and 0 elsewhere, at r = 0 too",
     "linear": "the derivative of linear(r) = r is 1 everywhere",
 }
@@ -249,7 +249,7 @@ def _act(name, r):
     if name == "tanh":
         return math.tanh(r)
     if name == "gaussian":
-        return math.exp(-r * r)
+        return math.exp(-r * r / 2)
     if name == "relu":
         return r if r > 0 else 0.0
     return r
@@ -262,7 +262,7 @@ def _act_grad(name, r):
     if name == "tanh":
         return 1.0 - math.tanh(r) ** 2
     if name == "gaussian":
-        return -2.0 * r * math.exp(-r * r)
+        return -r * math.exp(-r * r / 2)
     if name == "relu":
         return 1.0 if r > 0 else 0.0
     return 1.0
@@ -271,7 +271,7 @@ def _act_grad(name, r):
 _TORCH = {
     "logistic": torch.sigmoid,
     "tanh": torch.tanh,
-    "gaussian": lambda t: torch.exp(-t * t),
+    "gaussian": lambda t: torch.exp(-t * t / 2),
     "relu": torch.relu,
     "linear": lambda t: t,
     "softmax": lambda t: torch.softmax(t, dim=1),
