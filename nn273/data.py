@@ -3,6 +3,7 @@
     >>> X, y = load_iris()                      # X (150, 4), y (150,) in {0, 1, 2}
     >>> X_train, y_train, X_test, y_test = mnist_split()   # (4000, 784), (4000,), (1000, 784), (1000,)
     >>> X, y = make_2d("spiral", n=200)         # X (200, 2), y (200,) in {0, 1}
+    >>> t_train, a_train, t_val, a_val = holdout_split(*load_mcycle(), n_validation=44)
 
 The files live in `<repo>/data` (or the folder in the environment variable NN273_DATA). Every load
 checks the file's sha256 against `CHECKSUMS` and raises `DataFileError` when a file is missing or
@@ -27,6 +28,7 @@ __all__ = [
     "KINDS",
     "DataFileError",
     "data_dir",
+    "holdout_split",
     "load_iris",
     "load_mcycle",
     "load_mnist",
@@ -189,6 +191,30 @@ def mnist_split(n_test=1000, flatten=True, seed=273):
     if flatten:
         X = X.reshape(len(X), -1)
     return X[train], y[train], X[test], y[test]
+
+
+def holdout_split(X, y, n_validation, seed=273):
+    """Hold out `n_validation` examples, drawn at random, to measure error on data not trained on.
+
+    X: (N, ...) inputs, rows are examples (e.g. (N,) times or (N, D) features); y: (N,) targets.
+    The held-out rows are `np.random.default_rng(seed).permutation(N)[:n_validation]`, so the split
+    is the same on every machine; both parts keep the rows in their original order.
+
+    Returns X_train, y_train, X_val, y_val: N - n_validation rows for training, n_validation held out.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim == 0 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(
+            f"X and y must have one row per example, with y 1-D; got X of shape {X.shape} and y of "
+            f"shape {y.shape}. Pass the inputs and targets of the same N examples."
+        )
+    n = len(y)
+    n_validation = check_int(
+        n_validation, "n_validation", 1, n - 1, fix="Keep at least one example on each side."
+    )
+    held = np.zeros(n, dtype=bool)
+    held[np.random.default_rng(seed).permutation(n)[:n_validation]] = True
+    return X[~held], y[~held], X[held], y[held]
 
 
 # 2-D toy data. Each generator returns the clean points of one class, shape (count, 2); make_2d

@@ -171,11 +171,16 @@ def plot_boundary(fn, ax=None, x1_range=None, **kwargs):
     return ax
 
 
-def plot_loss_curves(curves, ax=None, xlabel="step", ylabel="loss", logy=False, title=None):
-    """One line per named curve, against its step number, with a legend.
+def plot_loss_curves(
+    curves, ax=None, xlabel="step", ylabel="loss", logy=False, title=None, *, x=None, marker=None
+):
+    """One line per named curve, against its step number (or `x`), with a legend.
 
     curves: dict name -> sequence of values, e.g. {"train": losses, "lr = 0.1": other}.
     logy:   a logarithmic y-axis (every value must then be positive).
+    x:      the values on the horizontal axis shared by every curve (e.g. polynomial degrees);
+            default 0, 1, 2, ... (step numbers). Every curve must then have len(x) values.
+    marker: a Matplotlib marker drawn at every value (e.g. "o"), default none.
     Returns the axes.
     """
     if not isinstance(curves, dict) or not curves:
@@ -193,9 +198,16 @@ def plot_loss_curves(curves, ax=None, xlabel="step", ylabel="loss", logy=False, 
                 f"logy=True needs positive values, but curve {name!r} has min {v.min():.4g}"
             )
         values[name] = v
+    if x is not None:
+        x = as_array(x, "x", dtype=float, ndim=1)
+        for name, v in values.items():
+            if len(v) != len(x):
+                raise ValueError(
+                    f"curve {name!r} has {len(v)} values but x has {len(x)}; give one value per x"
+                )
     ax = _axes(ax)
     for name, v in values.items():
-        ax.plot(np.arange(len(v)), v, label=str(name))
+        ax.plot(np.arange(len(v)) if x is None else x, v, label=str(name), marker=marker)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

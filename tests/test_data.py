@@ -20,6 +20,7 @@ from nn273.data import (
     load_iris,
     load_mcycle,
     load_mnist,
+    holdout_split,
     make_2d,
     mnist_split,
 )
@@ -173,6 +174,44 @@ def test_mnist_split_rejects_bad_n_test(n_test):
 def test_mnist_split_rejects_non_integer_n_test():
     with pytest.raises(TypeError, match="n_test must be an integer"):
         mnist_split(n_test=100.0)
+
+
+def test_holdout_split_is_disjoint_complete_ordered_and_seeded():
+    times, accel = load_mcycle()
+    t_train, a_train, t_val, a_val = holdout_split(times, accel, n_validation=44, seed=7)
+    assert (len(t_train), len(a_train), len(t_val), len(a_val)) == (89, 89, 44, 44)
+    assert sorted(_pairs(t_train, a_train) + _pairs(t_val, a_val)) == sorted(_pairs(times, accel))
+    assert np.all(np.diff(t_train) >= 0) and np.all(np.diff(t_val) >= 0), "original order kept"
+    again = holdout_split(times, accel, n_validation=44, seed=7)
+    for a, b in zip((t_train, a_train, t_val, a_val), again):
+        np.testing.assert_array_equal(a, b)
+    other = holdout_split(times, accel, n_validation=44, seed=8)
+    assert not np.array_equal(t_val, other[2])
+
+
+def test_holdout_split_takes_rows_of_2d_inputs():
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    X_train, y_train, X_val, y_val = holdout_split(X, y, n_validation=3)
+    assert X_train.shape == (7, 2) and X_val.shape == (3, 2)
+    np.testing.assert_array_equal(X_val[:, 0], 2 * y_val)  # rows stay with their labels
+
+
+@pytest.mark.parametrize(
+    "X, y, n_validation, error, match",
+    [
+        (np.zeros(5), np.zeros(5), 0, ValueError, "between 1 and 4"),
+        (np.zeros(5), np.zeros(5), 5, ValueError, "between 1 and 4"),
+        (np.zeros(5), np.zeros(5), 2.0, TypeError, "n_validation must be an integer"),
+        (np.zeros(5), np.zeros(4), 2, ValueError, "one row per example"),
+    ],
+)
+def test_holdout_split_rejects_bad_arguments(X, y, n_validation, error, match):
+    with pytest.raises(error, match=match):
+        holdout_split(X, y, n_validation)
+
+
+def _pairs(t, a):
+    return list(zip(t.tolist(), a.tolist()))
 
 
 # ---- 2-D toy data ----------------------------------------------------------------------------

@@ -228,6 +228,22 @@ def test_loss_curves_reject_bad_input(curves, match):
         plots.plot_loss_curves(curves)
 
 
+def test_loss_curves_against_given_x_with_markers():
+    degrees = [1, 2, 4, 8]
+    curves = {"training": [4.0, 3.0, 2.0, 1.0], "validation": [4.5, 3.5, 3.0, 3.9]}
+    ax = plots.plot_loss_curves(curves, xlabel="degree", x=degrees, marker="o")
+    for line, name in zip(ax.get_lines(), curves):
+        assert np.array_equal(line.get_xdata(), degrees)
+        assert np.array_equal(line.get_ydata(), curves[name])
+        assert line.get_marker() == "o"
+    assert ax.get_xlabel() == "degree"
+
+
+def test_loss_curves_reject_x_of_another_length():
+    with pytest.raises(ValueError, match="curve 'a' has 3 values but x has 2"):
+        plots.plot_loss_curves({"a": [1.0, 2.0, 3.0]}, x=[1, 2])
+
+
 def test_loss_curves_logy_needs_positive_values():
     with pytest.raises(ValueError, match="positive"):
         plots.plot_loss_curves({"a": [1.0, 0.0]}, logy=True)
