@@ -130,7 +130,7 @@ def _output_loss(R, Y, output, loss):
 
 
 # ------------------------------------------------------------------------------ whole network
-def mlp_loss_and_grads(X, Y, params, hidden="tanh", output="softmax", loss="nll"):
+def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     """Loss of an MLP and its gradients by backpropagation.
 
     X: (N, D); params: list of (W, b), W (D_l, M_l), b (M_l,); every layer but the last applies
@@ -164,7 +164,7 @@ _TORCH_ACTIVATIONS = {
 }
 
 
-def torch_loss_and_grads(X, Y, params, hidden="tanh", output="softmax", loss="nll"):
+def torch_loss_and_grads(X, Y, params, hidden, output, loss):
     """`mlp_loss_and_grads` by torch autograd in float64: the same arguments and results.
 
     Returns J (a float) and grads, a list of (dW, db) NumPy arrays shaped like params.

@@ -328,6 +328,16 @@ def test_layer_and_loss_errors():
         mse_loss(np.ones((3, 1)), np.ones(3))
 
 
+@pytest.mark.parametrize("fn", [mlp_loss_and_grads, torch_loss_and_grads])
+def test_network_functions_take_the_contracts_six_arguments(fn):
+    # CURRICULUM.md: fn(X, Y, params, hidden, output, loss), no defaults, as the notebook's stubs
+    X, Y, params = _small()
+    with pytest.raises(TypeError):
+        fn(X, Y, params)
+    J, grads = fn(X, Y, params, "tanh", "linear", "mse")
+    assert len(grads) == len(params)
+
+
 def test_module_docstring_example_runs():
     X = np.array([[0.5, -1.0]])
     Y = np.array([[1.0]])

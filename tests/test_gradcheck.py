@@ -40,6 +40,31 @@ def test_leaves_input_unchanged_and_accepts_integers():
     np.testing.assert_allclose(grad, 2 * x, rtol=1e-8)
 
 
+def test_coupled_function_needs_each_entry_put_back():
+    # Not a sum of separate terms: each partial derivative depends on the other coordinates, so a
+    # step left in x[i] changes the next ones (03's visible test; a separable f cannot see it).
+    def coupled(x):
+        return float((x[0] * x[1] + np.sin(x[2])) ** 2)
+
+    x = np.array([1.0, 2.0, 0.5])
+    u = 2.0 + np.sin(0.5)
+    exact = np.array([2 * u * 2.0, 2 * u * 1.0, 2 * u * np.cos(0.5)])
+    np.testing.assert_allclose(numerical_gradient(coupled, x), exact, rtol=0, atol=1e-8)
+
+    def not_restored(f, x, h=1e-5):
+        x = np.array(x, dtype=float)
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            old = x[i]
+            x[i] = old + h
+            f_plus = f(x)
+            x[i] = old - h
+            grad[i] = (f_plus - f(x)) / (2 * h)
+        return grad
+
+    assert np.max(np.abs(not_restored(coupled, x) - exact)) > 1e-5
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="must be a function"):
         numerical_gradient(3, np.ones(2))
