@@ -12,13 +12,17 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSIGNMENTS", "COURSE", "Course", "NBGRADER_DIR", "RELEASE", "ROOT", "SOLUTIONS", "WORKDIR"]
+__all__ = ["ANSWER_PREFIX", "ASSIGNMENTS", "COURSE", "Course", "NBGRADER_DIR", "RELEASE", "ROOT", "SOLUTIONS", "WORKDIR"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "notebooks"
 WORKDIR = ROOT / "grading" / "latest"  # `python -m autograder grade` (emptied on every run)
 NBGRADER_DIR = ROOT / "grading" / "nbgrader"  # nbgrader's own commands, run from the root
+
+# A solution code cell whose grade_id starts so holds an answer to a question (`answer_params = 13`),
+# not a function: its test reads the value, fetched from the kernel as plain data.
+ANSWER_PREFIX = "answer_"
 
 # Assignment id -> the module name used for its reference (nn273.<name>), hidden tests
 # (autograder.hidden.<name>) and catalogue (autograder.catalogue.<name>). Fixed by CURRICULUM.md.

@@ -37,7 +37,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .course import ASSIGNMENTS, COURSE, ROOT
+from .course import ANSWER_PREFIX, ASSIGNMENTS, COURSE, ROOT
 
 __all__ = [
     "DATA",
@@ -68,12 +68,15 @@ _ORDER = list(ASSIGNMENTS)
 
 
 def graded_functions(assignment, course=COURSE):
-    """The grade_ids of the solution code cells of solutions/<assignment>: what students write."""
+    """The grade_ids of the solution code cells of solutions/<assignment> that define a function
+    (what students write; answers to questions, `answer_<name> = ...`, are not functions)."""
     nb = nbformat.read(course.solution_path(assignment), as_version=4)
     return [
         cell.metadata["nbgrader"]["grade_id"]
         for cell in nb.cells
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+        if cell.cell_type == "code"
+        and cell.metadata.get("nbgrader", {}).get("solution")
+        and not cell.metadata["nbgrader"]["grade_id"].startswith(ANSWER_PREFIX)
     ]
 
 

@@ -35,6 +35,7 @@ from traitlets import Bool, Integer, Unicode
 from nbgrader.preprocessors import Execute
 
 from .config import grader_kernel
+from .course import ANSWER_PREFIX
 from .judge import KernelLink, Proxy, judge_source
 
 __all__ = ["DIED_IN", "FLAGS", "JudgedExecute", "TrustedNotebook", "grading_kernel_manager"]
@@ -57,14 +58,15 @@ class TrustedNotebook:
         first = code[0].metadata.get("nbgrader", {}) if code else {"grade": True}
         # The notebook's first code cell holds its imports (docs/authoring.md); the tests run after it.
         self.imports = "" if first.get("grade") or first.get("solution") else code[0].source
-        self.tests, self.functions, self.points = {}, [], {}
+        self.tests, self.functions, self.answers, self.points = {}, [], [], {}
         for cell in code:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade") and not meta.get("solution"):
                 self.tests[meta["grade_id"]] = cell.source
                 self.points[meta["grade_id"]] = float(meta.get("points", 0))
             elif meta.get("solution"):
-                self.functions.append(meta["grade_id"])
+                is_answer = meta["grade_id"].startswith(ANSWER_PREFIX)
+                (self.answers if is_answer else self.functions).append(meta["grade_id"])
 
 
 class JudgedExecute(Execute):
@@ -148,7 +150,9 @@ class JudgedExecute(Execute):
     def judge(self, grade_id):
         """Run the instructor's test `grade_id` here against the kernel; its outputs."""
         link, namespace = self._judging()
-        outputs = judge_source(self.trusted.tests[grade_id], namespace, link, grade_id, self.timeout)
+        source = self.trusted.tests[grade_id]
+        answers = [name for name in self.trusted.answers if name in source]
+        outputs = judge_source(source, namespace, link, grade_id, self.timeout, answers)
         self._collect_flags(grade_id, link)
         return outputs
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Grade, Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
 from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, grader_kernel, install_grader_kernel, judged_config, nbgrader_config
@@ -48,10 +48,18 @@ class NotebookGrade:
     max_score: float
     cells: dict = field(default_factory=dict)  # grade_id -> {"score": float, "max_score": float}
     error: str | None = None
+    # Free-text answers, graded by hand in nbgrader's formgrader, apart from the automatic score:
+    # grade_id -> {"score": float, or None while it awaits a grader, "max_score": float}
+    manual: dict = field(default_factory=dict)
     flags: list = field(default_factory=list)  # [{"cell", "function", "evidence"}]: for the instructor
     seed: int | None = None  # the hidden tests' inputs were drawn from this (grade --seed reproduces)
     sandbox: str | None = None  # how the kernel was isolated: bwrap, unshare, or none (no protection)
     warning: str | None = None  # about the run rather than the submission (e.g. graded without a sandbox)
+
+    @property
+    def awaiting_manual(self):
+        """Points of free-text answers that no one has graded yet."""
+        return sum(c["max_score"] for c in self.manual.values() if c["score"] is None)
 
 
 def scan_submissions(submissions, course=COURSE, assignments=None):
@@ -109,6 +117,7 @@ def grade_submissions(
     seed = secrets.randbits(32) if seed is None else int(seed)
     workdir = _fresh_workdir(Path(workdir))
     config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
+    _write_formgrader_config(workdir, config)
     judged_config(config, course, sandboxed=box.isolated, runtime_root=workdir / "runtime")
     (workdir / "runtime").mkdir()
     api = NbGraderAPI(config=config)
@@ -136,7 +145,7 @@ def _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeo
     for student, names in plan.items():
         report[student] = {}
         for assignment in names:
-            max_score = sum(points for _, points in layouts[assignment])
+            max_score = _max_score(layouts[assignment])
             try:
                 grade = _grade_one(api, db_url, submissions, workdir, student, assignment, layouts[assignment], timeout)
                 if feedback and grade.score is not None:
@@ -161,7 +170,7 @@ def _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeo
 
 
 def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout):
-    max_score = sum(points for _, points in layout)
+    max_score = _max_score(layout)
     folder = submissions / student / assignment
     path = folder / f"{assignment}.ipynb"
     if not path.is_file():
@@ -185,21 +194,27 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
             )
         return NotebookGrade(None, max_score, error=error)
 
-    cells = _read_grades(db_url, student, assignment, layout)
+    cells, manual = _read_grades(db_url, student, assignment, layout)
     score = round(sum(c["score"] for c in cells.values()), 6)
     problems = _resource_problems(workdir / "autograded" / student / assignment / path.name, timeout)
-    return NotebookGrade(score, max_score, cells, "; ".join(problems) or None)
+    return NotebookGrade(score, max_score, cells, "; ".join(problems) or None, manual=manual)
 
 
 def _layout(solution):
-    """[(grade_id, points)] of the graded cells of a solution notebook, in notebook order."""
+    """[(grade_id, points, manual)] of the graded cells of a solution notebook, in notebook order;
+    manual: an answer graded by hand (an nbgrader cell that is both a solution and graded)."""
     nb = nbformat.read(solution, as_version=4)
     cells = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):
-            cells.append((meta["grade_id"], float(meta.get("points", 0))))
+            cells.append((meta["grade_id"], float(meta.get("points", 0)), bool(meta.get("solution"))))
     return cells
+
+
+def _max_score(layout):
+    """The points the automatic tests give; free-text answers are counted apart."""
+    return sum(points for _, points, manual in layout if not manual)
 
 
 def _unreadable(path):
@@ -224,15 +239,27 @@ def _explain_failure(result):
 
 
 def _read_grades(db_url, student, assignment, layout):
+    """({grade_id: score} of the automatic tests, {grade_id: score} of the free-text answers).
+
+    A free-text answer left as released scores 0 (nbgrader's rule); any other awaits a grader
+    (score None) until one enters a score in formgrader.
+    """
     by_id = {}
     with Gradebook(db_url) as gb:
         try:
             notebook = gb.find_submission_notebook(assignment, assignment, student)
         except MissingEntry:
-            return {}
+            return {}, {}
         for grade in notebook.grades:
-            by_id[grade.name] = {"score": float(grade.score or 0.0), "max_score": float(grade.max_score)}
-    return {gid: by_id.get(gid, {"score": 0.0, "max_score": points}) for gid, points in layout}
+            by_id[grade.name] = grade.manual_score if grade.manual_score is not None else grade.auto_score
+    cells, manual = {}, {}
+    for gid, points, by_hand in layout:
+        score = by_id.get(gid, None if by_hand else 0.0)
+        if by_hand:
+            manual[gid] = {"score": None if score is None else float(score), "max_score": points}
+        else:
+            cells[gid] = {"score": float(score or 0.0), "max_score": points}
+    return cells, manual
 
 
 def _resource_problems(autograded, timeout):
@@ -265,6 +292,13 @@ def _fresh_workdir(workdir):
         raise ValueError(
             f"workdir {workdir} holds files that autograder did not make; choose an empty or new folder with --workdir"
         )
+    graded_by_hand = _manual_scores(workdir / "gradebook.db")
+    if graded_by_hand:
+        raise ValueError(
+            f"workdir {workdir} holds {graded_by_hand} score(s) entered by hand in formgrader, which grading "
+            "again would erase: choose a new folder with --workdir (or export them first with `nbgrader export` "
+            "in that folder, then delete it)"
+        )
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -272,7 +306,40 @@ def _fresh_workdir(workdir):
     return workdir.resolve()
 
 
+def _manual_scores(gradebook):
+    """How many scores a grader entered by hand in the gradebook at `gradebook` (0 if none)."""
+    if not gradebook.is_file():
+        return 0
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        return gb.db.query(Grade).filter(Grade.manual_score.isnot(None)).count()
+
+
+def _write_formgrader_config(workdir, config):
+    """An nbgrader_config.py in `workdir`, so that nbgrader's formgrader started there (`jupyter lab`
+    in that folder, then Nbgrader > Formgrader) shows this run's submissions to grade by hand."""
+    course = config.CourseDirectory
+    settings = {
+        "course_id": course.course_id,
+        "root": course.root,
+        "source_directory": course.source_directory,
+        "release_directory": course.release_directory,
+        "submitted_directory": course.submitted_directory,
+        "autograded_directory": course.autograded_directory,
+        "feedback_directory": course.feedback_directory,
+        "db_url": course.db_url,
+    }
+    lines = [
+        "# Written by `python -m autograder grade` for nbgrader's formgrader: run `jupyter lab` in this",
+        "# folder and open Nbgrader > Formgrader to grade the free-text answers by hand.",
+        "c = get_config()  # noqa: F821",
+        *(f"c.CourseDirectory.{key} = {value!r}" for key, value in settings.items()),
+    ]
+    (workdir / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
+
+
 def _progress_line(student, assignment, grade):
     score = "--" if grade.score is None else f"{grade.score:g}"
     tail = f"  ({grade.error.splitlines()[0]})" if grade.error else ""
+    if grade.awaiting_manual:
+        tail += f"  [+{grade.awaiting_manual:g} to grade by hand]"
     return f"graded {student}/{assignment}: {score}/{grade.max_score:g}{tail}"

@@ -408,11 +408,14 @@ def _value(outcome, name):
 
 
 # ----------------------------------------------------------------------------- judging a cell
-def judge_source(source, namespace, link, name, timeout):
+def judge_source(source, namespace, link, name, timeout, answers=()):
     """Execute a trusted test cell's source here; returns its nbformat outputs.
 
     The cell fails (an error output, so nbgrader scores it zero) when it raises, and writes to stderr
     when a warning is shown, as a kernel would; the student's printed text is kept as stdout.
+    answers: names of answers (`answer_<name> = ...` in the notebook) that the test reads; each is
+    fetched from the kernel first, as plain data (or a KernelObject), and is undefined here when the
+    kernel has none.
     """
     filename = f"<test cell {name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -426,6 +429,8 @@ def judge_source(source, namespace, link, name, timeout):
         signal.setitimer(signal.ITIMER_REAL, timeout + WATCHDOG_GRACE)
     try:
         code = compile(source, filename, "exec")
+        for answer in answers:
+            _fetch_answer(link, namespace, answer)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
             warnings.simplefilter("default")
             exec(code, namespace)  # noqa: S102 (the instructor's own test code)
@@ -452,6 +457,15 @@ def judge_source(source, namespace, link, name, timeout):
     if error is not None:
         outputs.append(error)
     return outputs
+
+
+def _fetch_answer(link, namespace, name):
+    """Bind `name` in the test's namespace to the kernel's current value of it, or unbind it."""
+    outcome = link.request("value", {"name": name})
+    if outcome["status"] == "ok":
+        namespace[name] = outcome.get("value")
+    else:
+        namespace.pop(name, None)
 
 
 def _watchdog(signum, frame):

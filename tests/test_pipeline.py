@@ -110,12 +110,14 @@ def test_corrupt_and_missing_notebooks_are_reported(graded):
 
 def test_reports(graded, tmp_path):
     data = json.loads(json.dumps(as_json(graded)))
-    assert set(data["alice"][TOY]) == {"score", "max_score", "cells", "error", "flags", "seed", "sandbox", "warning"}
+    assert set(data["alice"][TOY]) == {
+        "score", "max_score", "cells", "error", "flags", "seed", "sandbox", "warning", "manual", "awaiting_manual"
+    }
     assert data["alice"][TOY]["sandbox"] in ("bwrap", "unshare") and isinstance(data["alice"][TOY]["seed"], int)
     assert data["dave"][TOY]["score"] is None
     write_csv(graded, tmp_path / "grades.csv")
     rows = (tmp_path / "grades.csv").read_text().splitlines()
-    assert rows[0] == "student,assignment,score,max_score,error" and len(rows) == 1 + 11
+    assert rows[0] == "student,assignment,score,max_score,awaiting_manual,error" and len(rows) == 1 + 11
     table = format_table(graded)
     assert "alice" in table and "--/6" in table
 

@@ -1,7 +1,9 @@
 """A two-function course built in a temporary folder, for testing the grading pipeline in seconds.
 
 `00_toy` has `double(x)` and `square(x)`, each with a visible test (1 point) and a hidden test
-(2 points), laid out as docs/authoring.md says.
+(2 points), laid out as docs/authoring.md says; with `questions=True`, also a question answered by a
+number (`answer_count`, hidden test 1 point) and one answered in words (`question_why`, 1 point
+graded by hand).
 """
 
 import nbformat
@@ -32,7 +34,24 @@ def _meta(grade_id, solution=False, grade=False, points=None):
     return {"nbgrader": meta}
 
 
-def toy_notebook():
+QUESTIONS = [
+    new_markdown_cell("How many functions does this notebook grade? Assign `answer_count` a whole number."),
+    new_code_cell("### BEGIN SOLUTION\nanswer_count = 2\n### END SOLUTION\n", metadata=_meta("answer_count", solution=True)),
+    new_code_cell(
+        "# Your answer is checked when your notebook is graded.\n### BEGIN HIDDEN TESTS\n"
+        "from autograder.hidden.harness import Harness\n"
+        'Harness().number(answer_count, 2, "how many functions this notebook grades")\n### END HIDDEN TESTS\n',
+        metadata=_meta("hidden_answer_count", grade=True, points=1),
+    ),
+    new_markdown_cell("Why is squaring not linear? Answer in a sentence."),
+    new_markdown_cell(
+        "Because (a + b)² = a² + 2ab + b², not a² + b².",
+        metadata=_meta("question_why", solution=True, grade=True, points=1),
+    ),
+]
+
+
+def toy_notebook(questions=False):
     cells = [
         new_markdown_cell("# A toy assignment"),
         new_code_cell("import numpy as np", metadata=_meta("imports")),
@@ -42,17 +61,19 @@ def toy_notebook():
         cells.append(new_code_cell(VISIBLE[name], metadata=_meta(f"test_{name}", grade=True, points=1)))
         hidden = f"# Hidden tests of {name}\n### BEGIN HIDDEN TESTS\n{HIDDEN[name]}### END HIDDEN TESTS\n"
         cells.append(new_code_cell(hidden, metadata=_meta(f"hidden_{name}", grade=True, points=2)))
+    if questions:
+        cells.extend(nbformat.from_dict(cell) for cell in QUESTIONS)
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
 
-def make_toy_course(root):
+def make_toy_course(root, questions=False):
     """Write solutions/00_toy/00_toy.ipynb under root; returns its Course."""
     course = Course(solutions=root / "solutions", release=root / "notebooks")
     path = course.solution_path(TOY)
     path.parent.mkdir(parents=True)
-    nbformat.write(toy_notebook(), path)
+    nbformat.write(toy_notebook(questions), path)
     return course
 
 

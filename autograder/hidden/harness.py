@@ -13,6 +13,8 @@ anything a submission returns:
 - `as_float` converts a result with `np.asarray(..., dtype=float)` before any comparison, so an object
   whose `__eq__` always returns True cannot pass.
 - `assert_close` and `assert_gradient` fail with the index, the expected and the received values.
+- `number` and `choice` judge an answer to a question (`answer_<name> = ...` in the notebook): a
+  number, or one letter of the options, without ever telling the expected answer.
 - `case` (of `call`) and `hint` (of the checks, or `with H.hint(...)` around a block) add to a failure
   which case it was and what the case is about, so the student knows what to fix.
 """
@@ -143,6 +145,36 @@ class Harness:
                 f"{what} is wrong at index {idx}: expected {expected[idx]:.10g} (central differences), "
                 f"received {received[idx]:.10g}; relative error {err[idx]:.1e} > {rtol:.0e}"
             )
+
+    def number(self, answer, expected, what, rtol=0.0):
+        """An answer to a numeric question: a number equal to `expected` (exactly when rtol is 0,
+        as for a count), else within rtol of it. The failure never tells the expected number."""
+        if isinstance(answer, np.ndarray) and answer.shape == () and answer.dtype.kind in "iuf":
+            answer = answer.item()
+        if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.integer, np.floating)):
+            raise HiddenTestFailure(
+                f"the answer to '{what}' must be a number such as 12 or 0.5; received {_kind(answer)}"
+            )
+        value = float(answer)
+        if not np.isfinite(value):
+            raise HiddenTestFailure(f"the answer to '{what}' must be a finite number; received {value}")
+        if abs(value - expected) > rtol * abs(expected):
+            raise HiddenTestFailure(f"{answer!r} is not the answer to '{what}'; think it through again")
+
+    def choice(self, answer, correct, options, what):
+        """An answer to a multiple-choice question: one of the letters of `options` (a string such
+        as "abcd"), and the `correct` one. The failure never tells which letter is correct."""
+        letters = ", ".join(f'"{o}"' for o in options)
+        if not isinstance(answer, str) or answer.strip().lower() not in tuple(options):
+            shown = repr(answer)[:40] if isinstance(answer, str) else _kind(answer)
+            raise HiddenTestFailure(f"the answer to '{what}' must be one letter of {letters}, as a string; received {shown}")
+        if answer.strip().lower() != correct:
+            raise HiddenTestFailure(f'"{answer.strip()}" is not the answer to \'{what}\'; think it through again')
+
+
+def _kind(value):
+    """What a wrong kind of answer is, in words (a kernel object names its type only)."""
+    return f"a value of type {getattr(value, '_type', None) or type(value).__name__}"
 
 
 def set_seed(seed):

@@ -63,6 +63,8 @@ def _serve(request):
     kwargs = wire.decode(request["kwargs"], handle=_lookup, callback=_callback, layout=True)
     target = _target(request)
     op = request["op"]
+    if op == "value":  # an answer the notebook assigned (answer_<name> = ...)
+        return {"status": "ok", "value": target}
     if op == "getattr":
         return {"status": "ok", "value": getattr(target, request["attr"])}
     if op == "iter":
