@@ -2,6 +2,7 @@
 
 Each source is a complete definition run in the notebook's kernel, where `np` is numpy and the other
 graded functions (sigmoid, linear_response, add_constant_feature, softmax, ...) are the solution's.
+An answer to a question (`answer_<name>`) is the assignment its answer cell holds.
 """
 
 from . import Right, Wrong
@@ -480,6 +481,15 @@ def softmax_nll_grad(R, y):
 def softmax_nll_grad(R, y):
     return (softmax(R) - np.eye(np.shape(R)[1])[y]) / len(R)
 """),
+]
+# ------------------------------------------------------------------------------ questions
+ENTRIES += [
+    Wrong("answer_features", "[1, x]: one boundary point at most", 'answer_features = "a"\n'),
+    Wrong("answer_features", "[1, x^2]: only intervals centred on 0", 'answer_features = "b"\n'),
+    Wrong("answer_features", "[x, x^2]: without the constant, r(0) = 0 always", 'answer_features = "d"\n'),
+    Wrong("answer_iris_parameters", "biases forgotten: 4 * 3 weights only", "answer_iris_parameters = 12\n"),
+    Wrong("answer_iris_parameters", "the two-measurement model above: 2 * 3 + 3", "answer_iris_parameters = 9\n"),
+    Wrong("answer_iris_parameters", "one response instead of one per class: 4 + 1", "answer_iris_parameters = 5\n"),
 ]
 ENTRIES += cheats('sigmoid', 'r', '    return np.zeros(np.shape(r))\n', 'linear')
 

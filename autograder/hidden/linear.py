@@ -5,6 +5,9 @@ where a forgotten transpose would keep the shapes right, integer-typed arrays) a
 cases (r exactly 0, sigmoid at +-745 and +-1e4, logits of 1e4), calls the student's function through
 the harness, and compares with an oracle written below in plain `math`, independently of nn273.
 Gradients are checked against central differences of that oracle and against their closed form.
+
+`test_answer_<name>(answer)` checks the answer to a question of the notebook (a number or a letter)
+without ever telling the expected one.
 """
 
 import math
@@ -18,6 +21,8 @@ from .harness import Harness, HiddenTestFailure
 
 __all__ = [
     "test_add_constant_feature",
+    "test_answer_features",
+    "test_answer_iris_parameters",
     "test_boundary_x2",
     "test_fit_logistic_gd",
     "test_linear_response",
@@ -258,6 +263,24 @@ def test_softmax_nll_grad(softmax_nll_grad):
             if not hint:  # where logits are 1e4 the loss is too large for central differences
                 nll = partial(_softmax_nll, y=y)
                 H.assert_gradient(nll, R, got, f"{what}, against central differences,")
+
+
+# ------------------------------------------------------------------------------- questions
+def test_answer_features(answer):
+    H.choice(
+        answer,
+        "c",
+        "abcd",
+        "which features let a linear classifier give +1 exactly where -1 < x < 1.5 and -1 elsewhere",
+    )
+
+
+def test_answer_iris_parameters(answer):
+    H.number(
+        answer,
+        15,
+        "how many weights and biases a softmax classifier of 4 measurements into 3 classes has",
+    )
 
 
 # ------------------------------------------------------------------------------ input drawing
