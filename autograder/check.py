@@ -3,7 +3,7 @@
 For each assignment:
 1. through the whole nbgrader pipeline, the released stub scores 0 on every graded cell and the
    solution scores full marks;
-2. in one sandboxed kernel that ran the solution notebook, every catalogue entry (autograder/
+2. in one sandboxed kernel that ran the solution's imports and answers, every catalogue entry (autograder/
    catalogue/) takes the place of its function and the function's tests are judged in this process,
    as in grading: each `Wrong` must fail the hidden test, each `Right` must pass the visible and hidden
    tests, each `Cheat` (in a kernel of its own) must pass neither; the solution is restored after
@@ -143,13 +143,14 @@ def _check_catalogue(result, assignment, course, entries, tmp, timeout, progress
     folder = tmp / "notebook"
     folder.mkdir()
     plain = [e for e in entries if not e.cheat]
-    # The solution's whole notebook once for the plain entries; a kernel of its own for each cheat,
-    # which may have patched anything in the one it ran in.
-    for group, story in [(plain, True)] + [([e], False) for e in entries if e.cheat]:
+    # One kernel for the plain entries, a kernel of its own for each cheat, which may have patched
+    # anything in the one it ran in. Each runs the imports and the solution's answers only: the
+    # story's cells ran when the pipeline graded the solution, and tests only call the answers.
+    for group in [plain] + [[e] for e in entries if e.cheat]:
         client = JudgedExecute(config=config)
         with client.session(nbformat.from_dict(nb), assignment, folder):
             for index, cell in enumerate(client.nb.cells):
-                if _runs_in_kernel(cell, story, index == _first_code(nb)):
+                if _runs_in_kernel(cell, index == _first_code(nb)):
                     client.preprocess_cell(cell, client.resources, index)
             broken = [gid for gid, (_, c) in cells.items() if c.metadata["nbgrader"].get("solution") and _problem(client.nb.cells[cells[gid][0]].get("outputs", []))]
             if broken:
@@ -170,12 +171,12 @@ def _first_code(nb):
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
 
 
-def _runs_in_kernel(cell, story, first):
-    """The imports and the answers always; the story's cells too when asked; tests never (judged)."""
+def _runs_in_kernel(cell, first):
+    """The imports and the answers; neither the story nor the tests (judged here)."""
     meta = cell.metadata.get("nbgrader", {})
     if cell.cell_type != "code" or meta.get("grade"):
         return False
-    return first or bool(meta.get("solution")) or story
+    return first or bool(meta.get("solution"))
 
 
 def _check_entry(client, cells, entry):
