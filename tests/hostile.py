@@ -7,8 +7,8 @@ cell with the imports), solution cells are replaced, and cells of the cheater's 
 metadata) are added. Locked test cells are kept; nbgrader restores them anyway.
 
 A case is `Case(name, build, honest_points, kind)`: `build(context)` returns the notebook,
-`honest_points` is what its answers honestly deserve (0 for `return 0`-like or wrong answers, 36 for
-honest answers with a hostile side activity, None where only the outcome is recorded), `kind` is one
+`honest_points` is what its answers honestly deserve (0 for `return 0`-like or wrong answers,
+FULL_MARKS for honest answers with a hostile side activity, None where only the outcome is recorded), `kind` is one
 of "cheat" (wrong answers, the cheat tries to make them pass), "side" (honest answers, hostile side
 activity), "runaway" (honest answers, a cell that exits, loops or eats memory) and "honest".
 
@@ -27,10 +27,9 @@ from typing import Callable, NamedTuple
 import nbformat
 from nbformat.v4 import new_code_cell
 
-from autograder.course import COURSE, ROOT
+from autograder.course import ANSWER_PREFIX, COURSE, ROOT
 
 ASSIGNMENT = "01_linear"
-FULL_MARKS = 36.0
 MARKERS = ("def test_sigmoid", "BEGIN HIDDEN TESTS", "BEGIN SOLUTION")
 SLEEPS = ("987654", "987655", "987656")  # the arguments of the `sleep`s that leave_process starts
 HUGE_OUTPUT_MB = 200  # what huge_output prints, in MB (tests/test_tamper.py reports the grader's memory)
@@ -77,22 +76,39 @@ def strip_story(nb):
     return nb
 
 
+def full_marks(nb):
+    """The points of the automatic tests of `nb` (answers in words are graded by hand, apart)."""
+    return sum(
+        float(c.metadata["nbgrader"].get("points", 0))
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
+    )
+
+
+FULL_MARKS = full_marks(solution())
+
+
 def functions(nb):
-    """{grade_id: (name, [argument names])} of the solution cells, in notebook order."""
+    """{grade_id: (name, [argument names])} of the solution cells that define a function, in
+    notebook order (not the answers to questions)."""
     found = {}
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code" and not meta["grade_id"].startswith(ANSWER_PREFIX):
             fn = next(n for n in ast.parse(cell.source).body if isinstance(n, ast.FunctionDef))
             found[_grade_id(cell)] = (fn.name, [a.arg for a in fn.args.args])
     return found
 
 
 def with_answers(nb, body):
-    """Every solution cell becomes `def fn(args):` + body(fn, args) (lines, indented here)."""
+    """Every solution cell becomes `def fn(args):` + body(fn, args) (lines, indented here), and
+    every answer to a question `answer_<name> = None`."""
     nb = nbformat.from_dict(nb)
     signatures = functions(nb)
     for cell in nb.cells:
-        if _grade_id(cell) in signatures:
+        if (_grade_id(cell) or "").startswith(ANSWER_PREFIX) and cell.cell_type == "code":
+            cell.source = f"{_grade_id(cell)} = None\n"
+        elif _grade_id(cell) in signatures:
             name, args = signatures[_grade_id(cell)]
             lines = body(name, args).strip("\n").splitlines()
             body_lines = "".join(f"    {line}\n" for line in lines)

@@ -336,9 +336,13 @@ COMMON = {"r = np.asarray(r, dtype=float)", "X = np.asarray(X, dtype=float)", "r
 def _solution_lines(assignment):
     lines = set()
     for cell in nbformat.read(COURSE.solution_path(assignment), as_version=4).cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        if cell.cell_type == "code":
             body = cell.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
-            lines |= {line.strip() for line in body.splitlines() if len(line.strip()) >= 20}
+        else:  # a model answer in words, released as "YOUR ANSWER HERE"
+            body = cell.source
+        lines |= {line.strip() for line in body.splitlines() if len(line.strip()) >= 20}
     return lines - COMMON
 
 

@@ -2,7 +2,7 @@
 graded in one `grade_submissions` call with default options, and what each earned.
 
 No case may earn a point its answers did not earn; honest answers keep theirs (the honest neighbour
-36/36); no submission reads the course's secrets or other students' work, writes outside its folder,
+full marks); no submission reads the course's secrets or other students' work, writes outside its folder,
 reaches the network or leaves a process behind; a flood of output neither breaks grading nor bloats
 the autograded notebook. A second run with the same seed gives the same scores.
 
