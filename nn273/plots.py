@@ -22,6 +22,7 @@ __all__ = [
     "plot_decision_regions",
     "plot_loss_curves",
     "show_images",
+    "show_weight_images",
 ]
 
 # One colour per class, in sorted label order: the first two contrast well for binary problems
@@ -268,6 +269,67 @@ def show_images(images, ncols=10, titles=None, cmap="gray", axes_off=True, symme
         if axes_off:
             ax.axis("off")
     fig.tight_layout()
+    return fig
+
+
+def show_weight_images(
+    images, ncols=10, titles=None, vmax=None, cmap="RdBu_r", fig=None, label="weight", title=None
+):
+    """Signed images (first-layer weights reshaped to 28x28) on one shared colour scale, centred at 0.
+
+    Every panel maps -vmax to the colormap's one end, 0 to its middle and +vmax to the other end, and
+    a colorbar says which colour is which value, so panels compare with each other (show_images'
+    `symmetric=True` scales each panel by itself, and a faint panel looks as strong as a vivid one).
+
+    images: (n, H, W) array, or a sequence of 2-D arrays.
+    titles: None or n strings.
+    vmax:   the end of the colour scale, a positive number; default the largest |value| of all images.
+    cmap:   a diverging colormap (its middle colour is 0).
+    fig:    a Figure or SubFigure to draw in (e.g. one of `plt.figure().subfigures(2, 1)`); default
+            a new figure.
+    label:  the colorbar's label.  title: drawn above the grid.
+    Returns the figure (or subfigure) drawn in.
+    """
+    if isinstance(images, np.ndarray) and images.ndim == 2:
+        raise ValueError(
+            f"images must be a stack of 2-D images (n, H, W); got one array of shape {images.shape}. "
+            f"For a single image pass images[None]; for flat columns of weights W (784, M) pass "
+            f"W.T.reshape(-1, 28, 28)"
+        )
+    images = [as_array(im, f"images[{i}]", dtype=float) for i, im in enumerate(images)]
+    for i, im in enumerate(images):
+        check_ndim(im, f"images[{i}]", 2)
+    if not images:
+        raise ValueError("images is empty; pass at least one 2-D image")
+    n = len(images)
+    if titles is not None:
+        titles = list(titles)
+        if len(titles) != n:
+            raise ValueError(f"titles must have one entry per image ({n}); got {len(titles)}")
+    ncols = int(ncols)
+    if ncols < 1:
+        raise ValueError(f"ncols must be a positive number of columns; got {ncols}")
+    if vmax is None:
+        vmax = max(float(np.max(np.abs(im))) for im in images) or 1.0
+    elif not (np.isfinite(vmax) and vmax > 0):
+        raise ValueError(f"vmax must be a positive number (the scale runs -vmax..vmax); got {vmax!r}")
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    if fig is None:
+        size = 1.2
+        height = (size + 0.25 * (titles is not None)) * nrows + 0.3 * (title is not None)
+        fig = plt.figure(figsize=(size * ncols + 1.0, height), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i >= n:
+            continue
+        shown = ax.imshow(images[i], cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize="small")
+    fig.colorbar(shown, ax=axes, label=label, shrink=0.9)
+    if title is not None:
+        fig.suptitle(title)
     return fig
 
 

@@ -296,3 +296,50 @@ def test_show_images_reject_bad_input(images, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plots.show_images(images, **kwargs)
     assert plt.get_fignums() == []
+
+
+# show_weight_images
+
+
+def test_show_weight_images_share_one_symmetric_scale_with_a_colorbar():
+    rng = np.random.default_rng(3)
+    images = [0.1 * rng.standard_normal((4, 6)), 2.0 * rng.standard_normal((4, 6)), np.zeros((3, 3))]
+    fig = plots.show_weight_images(images, ncols=2, titles=["a", "b", "c"], label="w")
+    panels = [ax for ax in fig.get_axes() if ax.get_images()]
+    assert len(panels) == 3
+    v = max(np.abs(im).max() for im in images)
+    for ax, im in zip(panels, images):
+        assert ax.get_images()[0].get_clim() == pytest.approx((-v, v))
+        assert np.array_equal(ax.get_images()[0].get_array(), im)
+    assert [ax.get_title() for ax in panels] == ["a", "b", "c"]
+    colorbars = [ax for ax in fig.get_axes() if ax.get_ylabel() == "w"]
+    assert len(colorbars) == 1
+    assert plt.get_fignums() == [fig.number]
+
+
+def test_show_weight_images_draw_in_a_subfigure_with_a_given_scale():
+    fig = plt.figure(layout="constrained")
+    top, bottom = fig.subfigures(2, 1)
+    assert plots.show_weight_images(np.ones((2, 3, 3)), vmax=4.0, fig=top, title="top") is top
+    plots.show_weight_images(-np.ones((5, 3, 3)), ncols=5, fig=bottom)
+    clims = [ax.get_images()[0].get_clim() for ax in fig.get_axes() if ax.get_images()]
+    assert clims[:2] == [(-4.0, 4.0)] * 2 and clims[2:] == [(-1.0, 1.0)] * 5
+    assert top._suptitle.get_text() == "top"
+    assert plt.get_fignums() == [fig.number]
+
+
+@pytest.mark.parametrize(
+    "images, kwargs, match",
+    [
+        (np.zeros((784, 10)), {}, r"W.T.reshape"),
+        ([], {}, "empty"),
+        ([np.zeros(4)], {}, "2-D"),
+        (np.zeros((2, 3, 3)), {"titles": ["a"]}, "one entry per image"),
+        (np.zeros((2, 3, 3)), {"vmax": 0.0}, "positive"),
+        (np.zeros((2, 3, 3)), {"ncols": 0}, "ncols"),
+    ],
+)
+def test_show_weight_images_reject_bad_input(images, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.show_weight_images(images, **kwargs)
+    assert plt.get_fignums() == []
