@@ -42,7 +42,12 @@ FUNCTIONS = [
     "mlp_loss_and_grads",
     "torch_loss_and_grads",
 ]
-WRONG, RIGHT = wrong_and_right(catalogue.ENTRIES)
+# The questions answered by a value (answer_<name> = ...), each with its hidden test and entries.
+ANSWERS = ["answer_backward_cost", "answer_cache_size"]
+SOLUTION_ANSWERS = {"answer_backward_cost": "c", "answer_cache_size": 3750}
+ANSWER_ENTRIES = [e for e in catalogue.ENTRIES if e.function in ANSWERS]
+WRONG, RIGHT = wrong_and_right([e for e in catalogue.ENTRIES if e.function not in ANSWERS])
+WRONG_ANSWERS, RIGHT_ANSWERS = wrong_and_right(ANSWER_ENTRIES)
 # What the notebook's first cell imports, so what a catalogue entry may use by name.
 NOTEBOOK_NAMES = {
     "np": np,
@@ -77,7 +82,40 @@ def _run(name, fn):
 
 
 def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
-    assert_hidden_tests_and_entries(hidden, FUNCTIONS, catalogue.ENTRIES)
+    assert_hidden_tests_and_entries(hidden, FUNCTIONS + ANSWERS, catalogue.ENTRIES)
+
+
+def _answer(entry):
+    """The value an answer entry assigns, as the notebook's answer cell would."""
+    namespace = {}
+    exec(compile(entry.source, f"<catalogue entry: {entry.description}>", "exec"), namespace)  # noqa: S102
+    return namespace[entry.function]
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_solution_answer_passes(name):
+    getattr(hidden, f"test_{name}")(SOLUTION_ANSWERS[name])
+
+
+@pytest.mark.parametrize("entry", RIGHT_ANSWERS, ids=entry_id)
+def test_right_answer_passes(entry):
+    getattr(hidden, f"test_{entry.function}")(_answer(entry))
+
+
+@pytest.mark.parametrize("entry", WRONG_ANSWERS, ids=entry_id)
+def test_wrong_answer_fails_without_telling_the_answer(entry):
+    with pytest.raises(HiddenTestFailure) as failure:
+        getattr(hidden, f"test_{entry.function}")(_answer(entry))
+    message = str(failure.value)
+    assert "the answer to" in message
+    if entry.function == "answer_cache_size":  # (a choice's message lists every letter)
+        assert "3750" not in message.replace(repr(_answer(entry)), "")
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_unanswered_question_fails(name):
+    with pytest.raises(HiddenTestFailure):
+        getattr(hidden, f"test_{name}")(None)
 
 
 def test_hidden_tests_use_the_contracts_names():
@@ -218,6 +256,11 @@ def test_messages_say_what_is_wrong():
         "numerical_gradient", "perturbs the caller's x (np.asarray, no copy) and never restores it"
     )
     assert "modified its argument number 2" in message
+    message = _failure(
+        "numerical_gradient",
+        "works on a copy but never puts x[i] back: later partials are taken at a shifted point",
+    )
+    assert "x @ A @ x" in message and "put back" in message
     message = _failure("numerical_gradient", "perturbs x.ravel(), a copy when x is not contiguous")
     assert "non-contiguous" in message
     message = _failure("linear_backward", "dW transposed: dout.T @ X")
@@ -236,6 +279,11 @@ def test_messages_say_what_is_wrong():
         "logistic nll as -(Y log F + (1 - Y) log(1 - F)): log(0) at large logits",
     )
     assert "floating-point" in message and "logits of about 1e3" in message
+    message = _failure(
+        "mlp_loss_and_grads",
+        "nll with a linear output accepted (no ValueError): the logistic nll of the raw responses",
+    )
+    assert "'linear', 'nll'" in message and "expected a ValueError" in message
     message = _failure("torch_loss_and_grads", "float32 tensors")
     assert "float64" in message
 

@@ -22,13 +22,11 @@ def _variant(source, old, new):
 # The solution's mlp_loss_and_grads and torch_loss_and_grads; most wrong entries change one line of them.
 _MLP = """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
-    A = np.asarray(X, dtype=float)
-    caches = []
-    for l, (W, b) in enumerate(params):
-        R, cache = linear_forward(A, W, b)
-        caches.append((cache, R))
-        if l < len(params) - 1:
-            A = activation(hidden, R)
+    if loss == "nll" and output == "linear":
+        raise ValueError("loss 'nll' needs an output that gives probabilities (logistic or softmax); "
+                         "use loss 'mse' with a linear output")
+    F, cache = mlp_forward(X, params, hidden, output)
+    R = cache[-1][1]
     N = R.shape[0]
     if loss == "nll" and output == "softmax":
         y = np.asarray(Y, dtype=int)
@@ -39,10 +37,10 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
         dR[np.arange(N), y] -= 1
         dR = dR / N
     elif loss == "nll":
+        Y = np.asarray(Y, dtype=float)
         J = np.sum(np.logaddexp(0, R) - Y * R) / N
         dR = (sigmoid(R) - Y) / N
     else:
-        F = R if output == "linear" else sigmoid(R) if output == "logistic" else softmax(R)
         J, dF = mse_loss(F, Y)
         if output == "linear":
             dR = dF
@@ -52,11 +50,12 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
             dR = F * (dF - np.sum(dF * F, axis=1, keepdims=True))
     grads = [None] * len(params)
     for l in reversed(range(len(params))):
-        cache, R = caches[l]
-        if l < len(params) - 1:
-            dR = dA * activation_grad(hidden, R)
-        dA, dW, db = linear_backward(dR, cache)
+        A, _ = cache[l]
+        W, b = params[l]
+        dA, dW, db = linear_backward(dR, (A, W, b))
         grads[l] = (dW, db)
+        if l > 0:
+            dR = dA * activation_grad(hidden, cache[l - 1][1])
     return float(J), grads
 """
 
@@ -106,6 +105,19 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] += h
         f_plus = f(x)
         x[i] -= 2 * h
+        f_minus = f(x)
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+"""),
+    Wrong("numerical_gradient", "works on a copy but never puts x[i] back: later partials are taken at a shifted point", """\
+def numerical_gradient(f, x, h=1e-5):
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
         f_minus = f(x)
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
@@ -293,9 +305,9 @@ def mse_loss(F, Y):
 """),
     # -------------------------------------------------------------------- mlp_loss_and_grads
     Wrong("mlp_loss_and_grads", "hidden activation's derivative forgotten",
-          _variant(_MLP, "dR = dA * activation_grad(hidden, R)", "dR = dA")),
+          _variant(_MLP, "dR = dA * activation_grad(hidden, cache[l - 1][1])", "dR = dA")),
     Wrong("mlp_loss_and_grads", "activation_grad at the layer's output A instead of its response R",
-          _variant(_MLP, "activation_grad(hidden, R)", "activation_grad(hidden, activation(hidden, R))")),
+          _variant(_MLP, "activation_grad(hidden, cache[l - 1][1])", "activation_grad(hidden, cache[l][0])")),
     Wrong("mlp_loss_and_grads", "grads appended during the backward pass: the layers in reverse order",
           _variant(_variant(_MLP, "grads = [None] * len(params)", "grads = []"),
                    "grads[l] = (dW, db)", "grads.append((dW, db))")),
@@ -305,6 +317,11 @@ def mse_loss(F, Y):
     Wrong("mlp_loss_and_grads", "logistic nll as -(Y log F + (1 - Y) log(1 - F)): log(0) at large logits",
           _variant(_MLP, "J = np.sum(np.logaddexp(0, R) - Y * R) / N",
                    "F = sigmoid(R)\n        J = -np.sum(Y * np.log(F) + (1 - Y) * np.log(1 - F)) / N")),
+    Wrong("mlp_loss_and_grads", "nll with a linear output accepted (no ValueError): the logistic nll of the raw responses",
+          _variant(_MLP, """    if loss == "nll" and output == "linear":
+        raise ValueError("loss 'nll' needs an output that gives probabilities (logistic or softmax); "
+                         "use loss 'mse' with a linear output")
+""", "")),
     Wrong("mlp_loss_and_grads", "dW from the layer's output (after the activation) instead of its input", """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     A = np.asarray(X, dtype=float)
@@ -378,6 +395,8 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
 """),
     Right("mlp_loss_and_grads", "backpropagation one example at a time, gradients summed", """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
+    if (output, loss) == ("linear", "nll"):
+        raise ValueError(f"loss {loss!r} takes the log of probabilities; output {output!r} gives none")
     X = np.asarray(X, dtype=float)
     N = X.shape[0]
     J = 0.0
@@ -465,6 +484,21 @@ def torch_loss_and_grads(X, Y, params, hidden, output, loss):
     g = torch.autograd.grad(J, leaves)
     return float(J.detach()), [(g[2 * l].numpy(), g[2 * l + 1].numpy()) for l in range(len(params))]
 """),
+]
+# ------------------------------------------------------------------------------ questions
+ENTRIES += [
+    Wrong("answer_backward_cost", "the same as the forward pass: one product, forgetting dW (or dX)",
+          'answer_backward_cost = "a"\n'),
+    Wrong("answer_backward_cost", "half: dout is given", 'answer_backward_cost = "b"\n'),
+    Wrong("answer_backward_cost", "two forward passes per weight, as numerical gradients", 'answer_backward_cost = "d"\n'),
+    Wrong("answer_backward_cost", "the answer as a number", "answer_backward_cost = 2\n"),
+    Right("answer_backward_cost", "the letter in capitals, with spaces", 'answer_backward_cost = " C "\n'),
+    Wrong("answer_cache_size", "X left out: only the hidden layer and the output", "answer_cache_size = 3450\n"),
+    Wrong("answer_cache_size", "only the responses R, not the inputs A", "answer_cache_size = 1950\n"),
+    Wrong("answer_cache_size", "the network's parameters instead of the cache", "answer_cache_size = 63\n"),
+    Wrong("answer_cache_size", "one example instead of 150", "answer_cache_size = 25\n"),
+    Wrong("answer_cache_size", "the count as a string", 'answer_cache_size = "3750"\n'),
+    Right("answer_cache_size", "the count as a float", "answer_cache_size = 3750.0\n"),
 ]
 ENTRIES += cheats('mse_loss', 'F, Y', '    return 0.0, np.zeros(np.shape(F))\n', 'backprop')
 

@@ -22,6 +22,8 @@ import nn273.gradcheck
 from .harness import Harness, HiddenTestFailure
 
 __all__ = [
+    "test_answer_backward_cost",
+    "test_answer_cache_size",
     "test_linear_backward",
     "test_linear_forward",
     "test_mlp_loss_and_grads",
@@ -62,6 +64,22 @@ def test_numerical_gradient(numerical_gradient):
         return float(np.sum(np.exp(c * x)) + np.dot(a, x) ** 2)
 
     _check_numerical(numerical_gradient, exp_plus_square, x, None, "f(x) = sum(exp(30 x)) + (a . x)**2", 1e-6)
+
+    # Not a sum of separate terms: every partial derivative of x @ A @ x depends on the other
+    # coordinates, so an x[i] not put back after its step spoils the partials that follow. Central
+    # differences of a quadratic are exact for any h, so a large h makes a leftover step plain.
+    A = rng.standard_normal((4, 4)) + 2 * np.eye(4, k=1)  # non-diagonal, not symmetric
+    x = rng.standard_normal(4)
+
+    def quadratic(x):
+        return float(x @ A @ x)
+
+    note = (
+        "f(x) = x @ A @ x with a non-diagonal A, whose partial derivatives depend on the other coordinates "
+        "(is each x[i] put back before the next one is moved?)"
+    )
+    _check_numerical(numerical_gradient, quadratic, x, 1e-2, note, 1e-9)
+    _check_numerical(numerical_gradient, quadratic, x, None, note, 1e-6)
 
     A = rng.standard_normal((3, 4))
 
@@ -206,6 +224,7 @@ def test_mlp_loss_and_grads(mlp_loss_and_grads):
         for layer, ((dW, db), (dW_o, db_o)) in enumerate(zip(grads, grads_o)):
             H.assert_close(dW, dW_o, f"dW of layer {layer} of {what}", rtol=1e-8, atol=1e-11)
             H.assert_close(db, db_o, f"db of layer {layer} of {what}", rtol=1e-8, atol=1e-11)
+    _check_nll_linear_raises(mlp_loss_and_grads, H.rng("mlp_loss_and_grads, nll with a linear output"))
 
 
 def test_torch_loss_and_grads(torch_loss_and_grads):
@@ -233,6 +252,14 @@ def test_torch_loss_and_grads(torch_loss_and_grads):
             )
         if i % 4 == 0 and not large:
             _own_central_differences(torch_loss_and_grads, case, J, grads, what)
+
+
+def test_answer_backward_cost(answer):
+    H.choice(answer, "c", "abcd", "what a dense layer's backward pass costs compared with its forward pass")
+
+
+def test_answer_cache_size(answer):
+    H.number(answer, 3750, "how many numbers mlp_forward's cache holds for a [2, 10, 3] network and N = 150")
 
 
 # ------------------------------------------------------------------------ numerical gradient
@@ -434,6 +461,29 @@ def _oracle(X, Y, params, hidden, output, loss):
     grads = torch.autograd.grad(J, leaves)
     grads = [g.numpy() for g in grads]
     return float(J.item()), list(zip(grads[0::2], grads[1::2]))
+
+
+def _check_nll_linear_raises(fn, rng):
+    """loss "nll" with a linear output has no probabilities to take the log of: a ValueError."""
+    N, sizes = int(rng.integers(1, 5)), [2, int(rng.integers(1, 5)), int(rng.integers(1, 4))]
+    X = rng.standard_normal((N, sizes[0]))
+    params = [(rng.standard_normal((a, b)), rng.standard_normal(b)) for a, b in itertools.pairwise(sizes)]
+    Y = rng.integers(0, 2, (N, sizes[-1])).astype(float)
+    what = (
+        f"mlp_loss_and_grads(X, Y, params, 'tanh', 'linear', 'nll') with X {X.shape}, Y {Y.shape} of 0s and 1s, "
+        f"layer sizes {sizes}"
+    )
+    expected = (
+        "expected a ValueError: loss 'nll' needs an output that gives probabilities (logistic or softmax), "
+        "and a linear output gives none"
+    )
+    try:
+        result = H.call(fn, X, Y, params, "tanh", "linear", "nll", case=what, forbid=[torch.autograd])
+    except HiddenTestFailure as exc:
+        if isinstance(exc.__cause__, ValueError):
+            return
+        raise HiddenTestFailure(f"{exc} ({expected})") from None
+    raise HiddenTestFailure(f"{what} returned {_kind(result)}; {expected}")
 
 
 def _network_result(fn, what, case, forbid=(), require=()):
