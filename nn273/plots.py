@@ -312,7 +312,9 @@ def show_weight_images(
     if vmax is None:
         vmax = max(float(np.max(np.abs(im))) for im in images) or 1.0
     elif not (np.isfinite(vmax) and vmax > 0):
-        raise ValueError(f"vmax must be a positive number (the scale runs -vmax..vmax); got {vmax!r}")
+        raise ValueError(
+            f"vmax must be a positive number (the scale runs -vmax..vmax); got {vmax!r}"
+        )
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     if fig is None:

@@ -33,8 +33,23 @@ from hidden_support import (
 )
 
 FUNCTIONS = ["activation", "activation_grad", "count_parameters", "mlp_forward"]
-WRONG, RIGHT = wrong_and_right(catalogue.ENTRIES)
+# The questions answered by a value (answer_<name> = ...), each with its hidden test and entries.
+ANSWERS = ["answer_mnist_parameters", "answer_widest_layer"]
+WRONG, RIGHT = wrong_and_right([e for e in catalogue.ENTRIES if e.function not in ANSWERS])
+WRONG_ANSWERS, RIGHT_ANSWERS = wrong_and_right(
+    [e for e in catalogue.ENTRIES if e.function in ANSWERS]
+)
 NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "02_mlp" / "02_mlp.ipynb"
+
+
+def _notebook_answers():
+    """The values the notebook's answer cells assign (the solution's answers)."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    namespace = {}
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in ANSWERS:
+            exec(compile(cell.source, "<notebook answer cell>", "exec"), namespace)  # noqa: S102
+    return {name: namespace[name] for name in ANSWERS}
 
 
 def _notebook_solution():
@@ -62,8 +77,48 @@ def _run(name, fn):
 
 
 def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
-    assert_hidden_tests_and_entries(hidden, FUNCTIONS, catalogue.ENTRIES)
+    assert_hidden_tests_and_entries(hidden, FUNCTIONS + ANSWERS, catalogue.ENTRIES)
     assert set(FUNCTIONS) <= set(nn273.mlp.__all__)
+
+
+def _answer(entry):
+    """The value an answer entry assigns, as the notebook's answer cell would."""
+    namespace = {}
+    exec(compile(entry.source, f"<catalogue entry: {entry.description}>", "exec"), namespace)  # noqa: S102
+    return namespace[entry.function]
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_notebook_answer_passes(name):
+    getattr(hidden, f"test_{name}")(_notebook_answers()[name])
+
+
+@pytest.mark.parametrize("entry", RIGHT_ANSWERS, ids=entry_id)
+def test_right_answer_passes(entry):
+    getattr(hidden, f"test_{entry.function}")(_answer(entry))
+
+
+@pytest.mark.parametrize("entry", WRONG_ANSWERS, ids=entry_id)
+def test_wrong_answer_fails_without_telling_the_answer(entry):
+    with pytest.raises(HiddenTestFailure, match="the answer to") as failure:
+        getattr(hidden, f"test_{entry.function}")(_answer(entry))
+    message = str(failure.value).replace(repr(_answer(entry)), "")
+    assert "199210" not in message and "199,210" not in message and '"b" is' not in message
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_unanswered_question_fails(name):
+    with pytest.raises(HiddenTestFailure, match="the answer to"):
+        getattr(hidden, f"test_{name}")(None)
+
+
+def test_the_parameter_answer_is_what_count_parameters_gives():
+    assert _notebook_answers()["answer_mnist_parameters"] == nn273.mlp.count_parameters(
+        [784, 200, 200, 10]
+    )
+    sizes = {"a": (784, 2000), "b": (2000, 2000), "c": (2000, 10)}
+    counts = {letter: nn273.mlp.count_parameters(pair) for letter, pair in sizes.items()}
+    assert max(counts, key=counts.get) == _notebook_answers()["answer_widest_layer"]
 
 
 @pytest.mark.parametrize("entry", WRONG + RIGHT, ids=entry_id)  # cheats: see check

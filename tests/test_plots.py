@@ -303,7 +303,11 @@ def test_show_images_reject_bad_input(images, kwargs, match):
 
 def test_show_weight_images_share_one_symmetric_scale_with_a_colorbar():
     rng = np.random.default_rng(3)
-    images = [0.1 * rng.standard_normal((4, 6)), 2.0 * rng.standard_normal((4, 6)), np.zeros((3, 3))]
+    images = [
+        0.1 * rng.standard_normal((4, 6)),
+        2.0 * rng.standard_normal((4, 6)),
+        np.zeros((3, 3)),
+    ]
     fig = plots.show_weight_images(images, ncols=2, titles=["a", "b", "c"], label="w")
     panels = [ax for ax in fig.get_axes() if ax.get_images()]
     assert len(panels) == 3

@@ -507,5 +507,47 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
 """,
     ),
 ]
-ENTRIES += cheats('activation', 'name, r', '    return np.asarray(r, dtype=float)\n', 'mlp')
-
+# ------------------------------------------------------------------------------ questions
+ENTRIES += [
+    Wrong(
+        "answer_mnist_parameters", "weights only, no biases", "answer_mnist_parameters = 198800\n"
+    ),
+    Wrong(
+        "answer_mnist_parameters",
+        "the first layer alone, 785 x 200",
+        "answer_mnist_parameters = 157000\n",
+    ),
+    Wrong(
+        "answer_mnist_parameters",
+        "the bias counted on both sides, (a + 1)(b + 1)",
+        "answer_mnist_parameters = 200397\n",
+    ),
+    Wrong(
+        "answer_mnist_parameters", "the count as a string", 'answer_mnist_parameters = "199210"\n'
+    ),
+    Right(
+        "answer_mnist_parameters", "the count as a float", "answer_mnist_parameters = 199210.0\n"
+    ),
+    Right(
+        "answer_mnist_parameters",
+        "the count as an expression, layer by layer",
+        "answer_mnist_parameters = 785 * 200 + 201 * 200 + 201 * 10\n",
+    ),
+    Wrong(
+        "answer_widest_layer",
+        "the first layer, as at H = 200 (784 H grows slower than H**2)",
+        'answer_widest_layer = "a"\n',
+    ),
+    Wrong("answer_widest_layer", "the output layer", 'answer_widest_layer = "c"\n'),
+    Wrong(
+        "answer_widest_layer",
+        "the layer's number instead of its letter",
+        "answer_widest_layer = 2\n",
+    ),
+    Right(
+        "answer_widest_layer",
+        "the letter in capitals, with spaces",
+        'answer_widest_layer = " B "\n',
+    ),
+]
+ENTRIES += cheats("activation", "name, r", "    return np.asarray(r, dtype=float)\n", "mlp")

@@ -7,6 +7,9 @@ ReLU), calls the student's function through the harness, and compares with an or
 independently of nn273: the activations and their derivatives in plain `math`, the forward pass in
 torch (float64).
 Derivatives are also checked against central differences of the `math` oracle.
+
+`test_answer_<name>(answer)` checks the answer to a question of the notebook (a number or a letter)
+without telling the expected one.
 """
 
 import copy
@@ -21,7 +24,14 @@ import nn273.mlp
 
 from .harness import Harness, HiddenTestFailure
 
-__all__ = ["test_activation", "test_activation_grad", "test_count_parameters", "test_mlp_forward"]
+__all__ = [
+    "test_activation",
+    "test_activation_grad",
+    "test_answer_mnist_parameters",
+    "test_answer_widest_layer",
+    "test_count_parameters",
+    "test_mlp_forward",
+]
 
 H = Harness(nn273.mlp)
 
@@ -161,6 +171,19 @@ def test_mlp_forward(mlp_forward):
                 f"{what} returned cache = None; return what the backward pass will need, "
                 f"the list of (A, R) of every layer"
             )
+
+
+def test_answer_mnist_parameters(answer):
+    H.number(answer, 199_210, "how many parameters the [784, 200, 200, 10] MNIST network has")
+
+
+def test_answer_widest_layer(answer):
+    H.choice(
+        answer,
+        "b",
+        "abc",
+        "which layer of a [784, 2000, 2000, 10] network holds the most parameters",
+    )
 
 
 _FORWARD_HINT = (
