@@ -1,0 +1,417 @@
+"""The course in a real browser: JupyterLab in headless Chromium, driven by Playwright.
+
+- every solution notebook runs top to bottom (Run All) without an error;
+- every released notebook, run down to its first visible test, stops there with the stub's
+  NotImplementedError, as a student first sees it;
+- every widget the notebooks display renders live, and its controls change what it shows.
+
+One JupyterLab server (on 127.0.0.1, serving a temporary copy of solutions/ and notebooks/) and one
+browser page serve the whole module; each notebook's kernel is shut down when its test ends. On a
+failure, a screenshot and the page's text go to browser-artifacts/ (or $NN273_BROWSER_ARTIFACTS),
+named in the failure message. Without Chromium or Playwright the module skips and says how to
+install them; $NN273_CHROMIUM names another Chromium binary.
+"""
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import COURSE, ROOT
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("NN273_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+if not os.access(CHROMIUM, os.X_OK):
+    pytest.skip(
+        f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` "
+        "(or set NN273_CHROMIUM to a Chromium binary)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="Playwright is not installed: `pip install playwright` (requirements.txt pins it)",
+)
+
+ASSIGNMENTS = COURSE.available()
+ARTIFACTS = Path(os.environ.get("NN273_BROWSER_ARTIFACTS") or ROOT / "browser-artifacts")
+
+SERVER_START_S = 60
+KERNEL_START_S = 90
+RUN_ALL_S = 420  # a solution notebook takes 20-120 s on 2 cores, up to 4 minutes when they are busy
+RUN_TO_TEST_S = 120
+WIDGET_S = 60
+
+# JupyterLab settings for the test: every cell in the DOM (no windowing), no autosave into the
+# copies, no news or update checks.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+# The notebook being tested is window.nn273Panel (a NotebookPanel of JupyterLab's API).
+OPEN = """async (path) => {
+    const app = window.jupyterapp;
+    const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    window.nn273Panel = panel;
+    return panel.id;
+}"""
+KERNEL_IDLE = """() => {
+    const kernel = window.nn273Panel.sessionContext.session?.kernel;
+    return kernel?.connectionStatus === 'connected' && kernel?.status === 'idle';
+}"""
+# Starts a command on the notebook; window.nn273Done is set when it has finished.
+START = """(command) => {
+    window.nn273Done = null;
+    window.jupyterapp.commands.execute(command).then(
+        (ok) => { window.nn273Done = {ok}; },
+        (error) => { window.nn273Done = {error: String(error)}; });
+}"""
+SELECT = "(index) => { window.nn273Panel.content.activeCellIndex = index; }"
+CELLS = """() => window.nn273Panel.content.widgets.map((cell, index) => {
+    const model = cell.model;
+    const code = model.type === 'code';
+    return {
+        index,
+        type: model.type,
+        grade_id: (model.getMetadata('nbgrader') || {}).grade_id || null,
+        count: code ? model.executionCount : null,
+        prompt: code ? cell.node.querySelector('.jp-InputPrompt').innerText : '',
+        errors: code ? model.outputs.toJSON().filter((o) => o.output_type === 'error')
+                                             .map((o) => `${o.ename}: ${o.evalue}`) : [],
+        shown: [...cell.node.querySelectorAll(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+            .map((node) => node.innerText),
+    };
+})"""
+SCROLL_TO = "(index) => window.nn273Panel.content.widgets[index].node.scrollIntoView()"
+CLOSE = """async () => {
+    const panel = window.nn273Panel;
+    window.nn273Panel = null;
+    await panel.sessionContext.shutdown();
+    panel.dispose();
+}"""
+
+
+# ---- the server and the browser ------------------------------------------------------------------
+
+
+class Lab:
+    """A JupyterLab server on 127.0.0.1 serving `root`, reachable at `url` with `token`."""
+
+    def __init__(self, root, settings, workspaces, log):
+        self.root = root
+        self.token = secrets.token_hex(16)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        command = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run commands, read cells
+            "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workspaces}",
+        ]  # fmt: skip
+        self.log = log
+        self._log_file = log.open("w")
+        self.process = subprocess.Popen(command, stdout=self._log_file, stderr=subprocess.STDOUT)
+
+    def api(self, method, path):
+        """Call the server's REST API; returns the decoded JSON answer (None when empty)."""
+        request = urllib.request.Request(
+            f"{self.url}/api/{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def wait_until_up(self):
+        """Wait until the server answers /api/status; fail with its log if it does not."""
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"jupyter lab exited ({self.process.returncode}):\n{self.log_tail()}")
+            with contextlib.suppress(OSError):
+                return self.api("GET", "status")
+            time.sleep(0.5)
+        pytest.fail(f"jupyter lab did not answer within {SERVER_START_S} s:\n{self.log_tail()}")
+
+    def shutdown_kernels(self):
+        """Shut down every kernel of the server."""
+        for kernel in self.api("GET", "kernels"):
+            self.api("DELETE", f"kernels/{kernel['id']}")
+
+    def stop(self):
+        """Shut the kernels and the server down."""
+        with contextlib.suppress(OSError):
+            self.shutdown_kernels()
+        self.process.terminate()  # the server shuts down any kernel left on SIGTERM
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
+
+    def log_tail(self, lines=30):
+        return "\n".join(self.log.read_text().splitlines()[-lines:])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server over a copy of solutions/ and notebooks/ (nn273 finds data/ itself)."""
+    base = tmp_path_factory.mktemp("browser")
+    root = base / "course"
+    for folder in ("solutions", "notebooks"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".*"))
+    settings = base / "settings"
+    for plugin, values in LAB_SETTINGS.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    server = Lab(root, settings, base / "workspaces", log=base / "jupyter.log")
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    """JupyterLab open in headless Chromium, which can reach 127.0.0.1 and nothing else."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(30_000)
+            sync_api.expect.set_options(timeout=WIDGET_S * 1000)
+            page.goto(f"{lab.url}/lab?reset&token={lab.token}")  # ?reset: no saved workspace
+            page.wait_for_function("window.jupyterapp !== undefined", timeout=SERVER_START_S * 1000)
+            page.evaluate("() => window.jupyterapp.restored.then(() => null)")
+            yield page
+        finally:
+            browser.close()
+
+
+def save_artifacts(page, name):
+    """Save a screenshot and the text of `page` as ARTIFACTS/<name>.png and .txt; say where."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot, text = ARTIFACTS / f"{name}.png", ARTIFACTS / f"{name}.txt"
+    try:
+        page.screenshot(path=screenshot, full_page=True)
+        text.write_text(page.inner_text("body"))
+    except sync_api.Error as error:
+        return f"(no screenshot of the page: {error})"
+    return f"Screenshot and page text: {screenshot} and {text}"
+
+
+@contextlib.contextmanager
+def notebook(page, lab, path, name):
+    """Open the notebook at `path` (relative to the server's root) and wait for its kernel.
+
+    A failure inside saves the page as artifacts `name`; afterwards the notebook is closed and
+    every kernel shut down, so the next test starts afresh.
+    """
+    failure = None
+    try:
+        page.evaluate(OPEN, path)
+        page.wait_for_function(KERNEL_IDLE, timeout=KERNEL_START_S * 1000, polling=200)
+        yield
+    except Exception as error:
+        failure = f"{path}: {error}\n\n{save_artifacts(page, name)}"
+    finally:
+        with contextlib.suppress(sync_api.Error):  # the page may be what failed
+            page.evaluate(CLOSE)
+        lab.shutdown_kernels()
+    if failure:
+        pytest.fail(failure, pytrace=False)
+
+
+def run(page, command, timeout_s):
+    """Run a JupyterLab command on the open notebook and wait until it has finished.
+
+    If it has not finished within timeout_s, fail naming the cell still running.
+    """
+    page.evaluate(START, command)
+    try:
+        page.wait_for_function("window.nn273Done", timeout=timeout_s * 1000, polling=500)
+    except sync_api.TimeoutError:
+        cells = [cell for cell in page.evaluate(CELLS) if cell["type"] == "code"]
+        ran = sum(cell["count"] is not None for cell in cells)
+        running = next((cell for cell in cells if "*" in cell["prompt"]), None)
+        if running:
+            page.evaluate(SCROLL_TO, running["index"])
+            where = (
+                f"still running cell {running['index']} ({running['grade_id'] or 'no grade_id'})"
+            )
+        else:
+            where = "no cell running"
+        raise AssertionError(
+            f"{command} did not finish within {timeout_s} s: {where}; "
+            f"{ran} of {len(cells)} code cells have run"
+        ) from None
+    done = page.evaluate("window.nn273Done")
+    assert "error" not in done, f"{command} failed: {done['error']}"
+
+
+def describe(cell):
+    """A failed cell for a message: index, grade_id, errors and the end of what the page shows."""
+    label = cell["grade_id"] or "no grade_id"
+    shown = "\n".join(cell["shown"])[-2000:]
+    return f"cell {cell['index']} ({label}): {'; '.join(cell['errors'])}\n{shown}"
+
+
+def failed(cell):
+    """Whether a cell has an error output, or shows a traceback on the page."""
+    return bool(cell["errors"]) or any("Traceback" in text for text in cell["shown"])
+
+
+# ---- notebooks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_notebook_runs_all_without_error(lab, page, assignment):
+    path = f"solutions/{assignment}/{assignment}.ipynb"
+    with notebook(page, lab, path, f"solution-{assignment}"):
+        run(page, "notebook:run-all-cells", RUN_ALL_S)
+        page.wait_for_function(KERNEL_IDLE, polling=200)
+        cells = page.evaluate(CELLS)
+        errors = [cell for cell in cells if failed(cell)]
+        if errors:
+            page.evaluate(SCROLL_TO, errors[0]["index"])
+        assert not errors, "Run All fails in " + describe(errors[0])
+        never_ran = [c["index"] for c in cells if c["type"] == "code" and c["count"] is None]
+        assert not never_ran, f"cells {never_ran} have no execution count after Run All"
+
+
+def first_visible_test(path):
+    """Index of the first visible test cell of a notebook: graded, no solution, grade_id test_*."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if (
+            cell.cell_type == "code"
+            and meta.get("grade")
+            and not meta.get("solution")
+            and meta.get("grade_id", "").startswith("test_")
+        ):
+            return index
+    raise AssertionError(f"{path} has no visible test cell (nbgrader grade_id test_...)")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_notebook_stops_at_first_test_with_stub_error(lab, page, assignment):
+    path = f"notebooks/{assignment}/{assignment}.ipynb"
+    target = first_visible_test(lab.root / path)
+    with notebook(page, lab, path, f"released-{assignment}"):
+        page.evaluate(SELECT, target)
+        run(page, "notebook:run-all-above", RUN_TO_TEST_S)
+        page.evaluate(SELECT, target)
+        run(page, "notebook:run-cell", RUN_TO_TEST_S)
+        cells = page.evaluate(CELLS)[: target + 1]
+        errors = [cell for cell in cells if failed(cell)]
+        page.evaluate(SCROLL_TO, errors[0]["index"] if errors else target)
+        test_cell = f"the first visible test (cell {target}, {cells[target]['grade_id']})"
+        assert errors, f"{test_cell} ran without error: the stub should raise NotImplementedError"
+        first = errors[0]
+        assert first["index"] >= target - 1, f"an error before {test_cell}, in " + describe(first)
+        assert any(e.startswith("NotImplementedError") for e in first["errors"]), (
+            f"{test_cell} should fail with the stub's NotImplementedError; got " + describe(first)
+        )
+        assert any("NotImplementedError" in text for text in first["shown"]), (
+            "the page does not show the NotImplementedError of " + describe(first)
+        )
+
+
+# ---- widgets -------------------------------------------------------------------------------------
+
+
+def check_playground(view):
+    """The Playground: a picture and a status line; the step button, a new data set and train
+    (its Play button) each change both."""
+    image = view.locator("img")
+    status = view.get_by_text(re.compile(r"^step \d+ \|"))
+    sync_api.expect(image).to_have_attribute("src", re.compile("."))
+    sync_api.expect(status).to_be_visible()
+
+    def act(action):
+        """Do `action`, wait until picture and status change; returns the step count shown."""
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        return int(re.match(r"step (\d+)", status.inner_text())[1])
+
+    assert act(view.get_by_role("button", name=re.compile("steps")).click) > 50
+    assert act(lambda: view.get_by_label("data", exact=True).select_option("xor")) == 0
+    play, stop = view.locator(".widget-play button").all()[:2]
+    assert act(play.click) > 0
+    stop.click()
+
+
+# Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
+# check of its live view (a Playwright locator of the displayed widget).
+WIDGETS = {
+    "Playground": ("from nn273.widgets import Playground\nPlayground(steps=50)", check_playground),
+}
+
+
+def test_every_widget_the_notebooks_display_has_a_browser_check():
+    import ipywidgets
+    import nn273.widgets  # imports torch: only when this test runs, not when pytest collects
+
+    widget_classes = {
+        name
+        for name in nn273.widgets.__all__
+        if isinstance(getattr(nn273.widgets, name), type)
+        and issubclass(getattr(nn273.widgets, name), ipywidgets.DOMWidget)
+    }
+    imported = set()
+    for assignment in ASSIGNMENTS:
+        for cell in nbformat.read(COURSE.solution_path(assignment), as_version=4).cells:
+            if cell.cell_type == "code":
+                for names in re.findall(r"from nn273\.widgets import ([\w, ]+)", cell.source):
+                    imported |= {name.strip() for name in names.split(",")}
+    missing = sorted((imported & widget_classes) - WIDGETS.keys())
+    assert not missing, f"add a check of {missing} to WIDGETS in {__file__}"
+
+
+@pytest.mark.parametrize("name", WIDGETS)
+def test_widget_renders_live_and_its_controls_act(lab, page, name):
+    source, check = WIDGETS[name]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = f"widget-{name}.ipynb"
+    nbformat.write(nb, lab.root / path)
+    with notebook(page, lab, path, f"widget-{name}"):
+        run(page, "notebook:run-all-cells", WIDGET_S)
+        cells = page.evaluate(CELLS)
+        assert not failed(cells[0]), f"showing the {name} fails: " + describe(cells[0])
+        panel_id = page.evaluate("window.nn273Panel.id")
+        view = page.locator(f"#{panel_id} .jp-OutputArea-output .jupyter-widgets").first
+        sync_api.expect(view).to_be_visible(timeout=WIDGET_S * 1000)
+        check(view)
