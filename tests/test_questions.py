@@ -2,6 +2,15 @@
 the value fetched from the kernel; an answer in words awaits a grader in nbgrader's formgrader,
 reported apart from the automatic score, and no later grading run erases what the grader entered."""
 
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
 import nbformat
 import pytest
 
@@ -101,39 +110,62 @@ def test_reports_show_the_points_to_grade_by_hand(graded, tmp_path):
     assert "alice,00_toy,7,7,1," in rows
 
 
-def test_formgrader_sees_the_answer_and_grading_again_does_not_erase_its_score(graded, course):
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-
+def test_formgrader_grades_the_words_and_grading_again_does_not_erase_its_score(graded, course):
+    """nbgrader's formgrader, started in the workdir as the README says, lists the answer to grade
+    and saves the grader's score; a later `grade` into that folder refuses to erase it."""
     report, workdir, subs = graded
-    settings = {}
-    exec((workdir / "nbgrader_config.py").read_text(), {"get_config": lambda: _Recorder(settings)})  # noqa: S102
-    config = Config({"CourseDirectory": settings})
-    api = NbGraderAPI(config=config)
-    notebooks = {n["student"]: n for n in api.get_notebook_submissions(TOY, TOY)}
-    assert notebooks["alice"]["needs_manual_grade"] and not notebooks["bob"]["needs_manual_grade"]
-    with Gradebook(settings["db_url"]) as gb:  # what formgrader does when the grader saves a score
-        gb.find_grade("question_why", TOY, TOY, "alice").manual_score = 1.0
-        gb.db.commit()
+    with formgrader(workdir) as ask:
+        notebooks = {n["student"]: n for n in ask("GET", f"submitted_notebooks/{TOY}/{TOY}")}
+        assert notebooks["alice"]["needs_manual_grade"] and not notebooks["bob"]["needs_manual_grade"]
+        grades = ask("GET", f"grades?submission_id={notebooks['alice']['id']}")
+        (why,) = [g for g in grades if g["name"] == "question_why"]
+        assert (why["auto_score"], why["max_score"]) == (None, 1.0)
+        assert ask("PUT", f"grade/{why['id']}", {"manual_score": 1.0})["manual_score"] == 1.0
     with pytest.raises(ValueError, match="1 score.*entered by hand.*--workdir"):
         grade_submissions(subs, course, workdir=workdir, timeout=10)
-    with Gradebook(settings["db_url"]) as gb:
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         assert gb.find_grade("question_why", TOY, TOY, "alice").manual_score == 1.0
 
 
-class _Recorder:
-    """Stands in for traitlets' config object when the written nbgrader_config.py is read."""
+@contextmanager
+def formgrader(folder):
+    """A Jupyter server started in `folder` (with nbgrader's formgrader extension, as installed), on
+    127.0.0.1; yields ask(method, path, body=None) -> the JSON answer of formgrader's API."""
+    token = secrets.token_hex(16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", f"--IdentityProvider.token={token}"]
+    server = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def __init__(self, settings):
-        self.CourseDirectory = _Setter(settings)
+    def ask(method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/formgrader/api/{path}", data=data, method=method,
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (loopback only)
+            return json.loads(answer.read())
 
-
-class _Setter:
-    def __init__(self, settings):
-        object.__setattr__(self, "_settings", settings)
-
-    def __setattr__(self, key, value):
-        self._settings[key] = value
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                ask("GET", "status")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the Jupyter server with formgrader did not start") from None
+                time.sleep(0.3)
+        yield ask
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 # ------------------------------------------------------------------------------ check
