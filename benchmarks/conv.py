@@ -87,14 +87,21 @@ def pool_pair(shape, size, stride, rng):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1, help="threads for torch and NumPy's BLAS (default 1)")
-    parser.add_argument("--repeats", type=int, default=15, help="timed runs per measurement (default 15)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads for torch and NumPy's BLAS (default 1)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=15, help="timed runs per measurement (default 15)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(273)
     rows = []
     with threadpool_limits(limits=args.threads):
-        blas = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()) or "none found"
+        blas = (
+            ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info())
+            or "none found"
+        )
         print(
             f"float64, forward + backward, median of {args.repeats} after a warm-up; threads: torch "
             f"{torch.get_num_threads()}, NumPy's BLAS ({blas}); torch {torch.__version__}, numpy {np.__version__}"

@@ -111,7 +111,9 @@ def conv2d_backward(dout, cache):
         target = dxp[batch].transpose(1, 0, 2, 3)  # (C, n, H + 2 pad, W + 2 pad), a view
         for p in range(KH):
             for q in range(KW):
-                target[:, :, p : p + stride * OH : stride, q : q + stride * OW : stride] += dcols[:, p, q]
+                target[:, :, p : p + stride * OH : stride, q : q + stride * OW : stride] += dcols[
+                    :, p, q
+                ]
     dx = dxp[:, :, pad : pad + H, pad : pad + W].copy() if pad else dxp
     return dx, dw.reshape(w.shape), dout.sum(axis=(0, 2, 3))
 
@@ -177,7 +179,9 @@ def maxpool2d_forward(x, size, stride):
     K = size * size
     weights = np.arange(K, 0, -1, dtype=np.intp if K > 255 else np.uint8)[:, None, None, None, None]
     first = K - np.multiply(planes == out, weights, dtype=weights.dtype).max(axis=0).astype(np.intp)
-    offset = (np.arange(size)[:, None] * W + np.arange(size)).ravel()  # of each position in x's image
+    offset = (
+        np.arange(size)[:, None] * W + np.arange(size)
+    ).ravel()  # of each position in x's image
     corner = (
         (np.arange(N)[:, None] * C + np.arange(C))[:, :, None, None] * (H * W)
         + stride * W * np.arange(OH)[:, None]
@@ -234,7 +238,9 @@ def _conv_args(x, w, b, stride, pad):
             f"(F, C, KH, KW) = (F, {x.shape[1]}, KH, KW); got w {w.shape}"
         )
     if b.shape != (w.shape[0],):
-        raise ValueError(f"b must have shape (F,) = ({w.shape[0]},), one bias per filter; got {b.shape}")
+        raise ValueError(
+            f"b must have shape (F,) = ({w.shape[0]},), one bias per filter; got {b.shape}"
+        )
     H, W = x.shape[2:]
     KH, KW = w.shape[2:]
     if KH > H + 2 * pad or KW > W + 2 * pad:
