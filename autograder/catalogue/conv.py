@@ -1,0 +1,295 @@
+"""Known wrong and alternative right implementations of 04_conv's graded functions.
+
+Each source is a complete definition run in the notebook's kernel, where `np` is numpy, `torch` is
+torch, and the other graded functions (conv_output_size, conv2d_forward, ...) are the solution's,
+whose caches are those of nn273.conv: (x, w, b, stride, pad) for the convolution and
+(x, size, stride, argmax) for max pooling; the entries read only their first entries, the layer's
+arguments.
+"""
+
+from . import Right, Wrong
+from .cheats import cheats
+
+__all__ = ["ENTRIES"]
+
+
+def _variant(source, old, new):
+    """`source` with one change; the change must apply, or the entry would silently be the right one."""
+    if old not in source:
+        raise ValueError(f"catalogue variant: {old!r} is not in the source")
+    return source.replace(old, new)
+
+
+# Loop-based layers, as a student might write them; most wrong entries change one line of them.
+_CONV_FORWARD = """\
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    x = np.asarray(x, dtype=float)
+    w = np.asarray(w, dtype=float)
+    b = np.asarray(b, dtype=float)
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    OH = (H + 2 * pad - KH) // stride + 1
+    OW = (W + 2 * pad - KW) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, OH, OW))
+    for i in range(OH):
+        for j in range(OW):
+            window = xp[:, :, i * stride:i * stride + KH, j * stride:j * stride + KW]
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, b, stride, pad)
+"""
+
+_CONV_BACKWARD = """\
+def conv2d_backward(dout, cache):
+    x, w, b, stride, pad = cache[:5]
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    _, _, OH, OW = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp = np.zeros(xp.shape)
+    dw = np.zeros(w.shape)
+    for i in range(OH):
+        for j in range(OW):
+            rows = slice(i * stride, i * stride + KH)
+            cols = slice(j * stride, j * stride + KW)
+            dxp[:, :, rows, cols] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+            dw += np.tensordot(dout[:, :, i, j], xp[:, :, rows, cols], axes=([0], [0]))
+    db = dout.sum(axis=(0, 2, 3))
+    dx = dxp[:, :, pad:pad + H, pad:pad + W]
+    return dx, dw, db
+"""
+
+_POOL_FORWARD = """\
+def maxpool2d_forward(x, size, stride):
+    x = np.asarray(x, dtype=float)
+    N, C, H, W = x.shape
+    OH = (H - size) // stride + 1
+    OW = (W - size) // stride + 1
+    out = np.zeros((N, C, OH, OW))
+    for i in range(OH):
+        for j in range(OW):
+            window = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size]
+            out[:, :, i, j] = window.max(axis=(2, 3))
+    return out, (x, size, stride)
+"""
+
+_POOL_BACKWARD = """\
+def maxpool2d_backward(dout, cache):
+    x, size, stride = cache[:3]
+    dx = np.zeros(x.shape)
+    N, C, OH, OW = dout.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    window = x[n, c, i * stride:i * stride + size, j * stride:j * stride + size]
+                    p, q = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]
+    return dx
+"""
+
+_LENET = """\
+def build_lenet(num_classes=10):
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, (5, 5), stride=2),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(3, stride=2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(400, num_classes),
+    )
+"""
+
+ENTRIES = [
+    # ---------------------------------------------------------------------- conv_output_size
+    Wrong("conv_output_size", "without the + 1: counts the steps between windows, not the windows", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    return (n + 2 * pad - k) // stride
+"""),
+    Wrong("conv_output_size", "rounds up: counts a last window that does not fit", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    return -(-(n + 2 * pad - k) // stride) + 1
+"""),
+    Wrong("conv_output_size", "padding on one side only", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    return (n + pad - k) // stride + 1
+"""),
+    Wrong("conv_output_size", "divides the whole padded length by the stride: (n + 2 pad - k + 1) / stride", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    return (n + 2 * pad - k + 1) // stride
+"""),
+    Right("conv_output_size", "counts the window starts that fit", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    count = 0
+    start = 0
+    while start + k <= n + 2 * pad:
+        count += 1
+        start += stride
+    return count
+"""),
+    Right("conv_output_size", "floor division written with np.floor, as a float", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    return float(np.floor((n + 2 * pad - k) / stride) + 1)
+"""),
+    # ------------------------------------------------------------------------ conv2d_forward
+    Wrong("conv2d_forward", "the kernel flipped: a true convolution, not torch's cross-correlation",
+          _variant(_CONV_FORWARD, "np.tensordot(window, w,", "np.tensordot(window, w[:, :, ::-1, ::-1],")),
+    Wrong("conv2d_forward", "all the padding after the image (bottom and right), none before",
+          _variant(_CONV_FORWARD, "xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))",
+                   "xp = np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))")),
+    Wrong("conv2d_forward", "stride ignored: windows at every position",
+          _variant(_variant(_CONV_FORWARD, "OH = (H + 2 * pad - KH) // stride + 1", "OH = H + 2 * pad - KH + 1"),
+                   "OW = (W + 2 * pad - KW) // stride + 1", "OW = W + 2 * pad - KW + 1").replace("* stride", "")),
+    Wrong("conv2d_forward", "the output size rounded up: a last window that does not fit, zero-padded",
+          _variant(_variant(_variant(_CONV_FORWARD, "OH = (H + 2 * pad - KH) // stride + 1",
+                                     "OH = -(-(H + 2 * pad - KH) // stride) + 1"),
+                            "OW = (W + 2 * pad - KW) // stride + 1", "OW = -(-(W + 2 * pad - KW) // stride) + 1"),
+                   "(pad, pad), (pad, pad)))", "(pad, pad + stride), (pad, pad + stride)))")),
+    Wrong("conv2d_forward", "one bias for all filters: b.sum()",
+          _variant(_CONV_FORWARD, "axes=([1, 2, 3], [1, 2, 3])) + b", "axes=([1, 2, 3], [1, 2, 3])) + b.sum()")),
+    Wrong("conv2d_forward", "channels not summed: each filter sees only the first channel",
+          _variant(_CONV_FORWARD, "np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))",
+                   "np.tensordot(window[:, 0], w[:, 0], axes=([1, 2], [1, 2]))")),
+    Right("conv2d_forward", "loops", _CONV_FORWARD),
+    Right("conv2d_forward", "one loop per output entry, padding by hand", """\
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    N, C, H, W = np.shape(x)
+    F, _, KH, KW = np.shape(w)
+    xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    xp[:, :, pad:pad + H, pad:pad + W] = x
+    OH = 1 + (H + 2 * pad - KH) // stride
+    OW = 1 + (W + 2 * pad - KW) // stride
+    out = np.empty((N, F, OH, OW))
+    for n in range(N):
+        for f in range(F):
+            for i in range(OH):
+                for j in range(OW):
+                    patch = xp[n, :, i * stride:i * stride + KH, j * stride:j * stride + KW]
+                    out[n, f, i, j] = np.sum(patch * w[f]) + b[f]
+    return out, (x, w, b, stride, pad)
+"""),
+    # ----------------------------------------------------------------------- conv2d_backward
+    Wrong("conv2d_backward", "padding forgotten: dx of the padded image returned",
+          _variant(_CONV_BACKWARD, "dx = dxp[:, :, pad:pad + H, pad:pad + W]", "dx = dxp")),
+    Wrong("conv2d_backward", "padding forgotten: dw from the unpadded image, shifted by pad", _variant(
+        _variant(_CONV_BACKWARD, "dw += np.tensordot(dout[:, :, i, j], xp[:, :, rows, cols], axes=([0], [0]))",
+                 "dw += np.tensordot(dout[:, :, i, j], xq[:, :, rows, cols], axes=([0], [0]))"),
+        "dxp = np.zeros(xp.shape)",
+        "dxp = np.zeros(xp.shape)\n    xq = np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))")),
+    Wrong("conv2d_backward", "stride ignored in dx: window (i, j) sent back to (i, j), not (stride i, stride j)",
+          _variant(_CONV_BACKWARD, "dxp[:, :, rows, cols] +=",
+                   "dxp[:, :, i:i + KH, j:j + KW] +=")),
+    Wrong("conv2d_backward", "db summed over the wrong axes: over the filters, not the examples",
+          _variant(_CONV_BACKWARD, "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=(1, 2, 3))")),
+    Wrong("conv2d_backward", "db the mean over the examples instead of the sum",
+          _variant(_CONV_BACKWARD, "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=(2, 3)).mean(axis=0)")),
+    Wrong("conv2d_backward", "dx with the kernel flipped (true convolution in the backward pass)",
+          _variant(_CONV_BACKWARD, "np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))",
+                   "np.tensordot(dout[:, :, i, j], w[:, :, ::-1, ::-1], axes=([1], [0]))")),
+    Wrong("conv2d_backward", "overlapping windows written over instead of added in dx",
+          _variant(_CONV_BACKWARD, "dxp[:, :, rows, cols] +=", "dxp[:, :, rows, cols] =")),
+    Right("conv2d_backward", "loops over windows", _CONV_BACKWARD),
+    Right("conv2d_backward", "one loop per kernel offset, strided slices", """\
+def conv2d_backward(dout, cache):
+    x, w, b, stride, pad = cache[:5]
+    x = np.asarray(x, dtype=float)
+    N, C, H, W = x.shape
+    F, _, KH, KW = np.shape(w)
+    _, _, OH, OW = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp = np.zeros(xp.shape)
+    dw = np.zeros((F, C, KH, KW))
+    for p in range(KH):
+        for q in range(KW):
+            patch = xp[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride]
+            dw[:, :, p, q] = np.einsum("nfij,ncij->fc", dout, patch)
+            dxp[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride] += np.einsum(
+                "nfij,fc->ncij", dout, w[:, :, p, q])
+    return dxp[:, :, pad:pad + H, pad:pad + W], dw, np.einsum("nfij->f", dout)
+"""),
+    # --------------------------------------------------------------------- maxpool2d_forward
+    Wrong("maxpool2d_forward", "stride ignored: windows at every position",
+          _variant(_variant(_POOL_FORWARD, "OH = (H - size) // stride + 1", "OH = H - size + 1"),
+                   "OW = (W - size) // stride + 1", "OW = W - size + 1").replace("* stride", "")),
+    Wrong("maxpool2d_forward", "windows apart: stride taken to be size",
+          _POOL_FORWARD.replace("stride + 1", "size + 1").replace("* stride", "* size")),
+    Wrong("maxpool2d_forward", "the average of each window (average pooling)",
+          _variant(_POOL_FORWARD, "window.max(axis=(2, 3))", "window.mean(axis=(2, 3))")),
+    Wrong("maxpool2d_forward", "a last window that does not fit kept (ceil mode), cut short",
+          _variant(_variant(_POOL_FORWARD, "OH = (H - size) // stride + 1", "OH = -(-(H - size) // stride) + 1"),
+                   "OW = (W - size) // stride + 1", "OW = -(-(W - size) // stride) + 1")),
+    Right("maxpool2d_forward", "loops", _POOL_FORWARD),
+    Right("maxpool2d_forward", "the running maximum over the window's offsets", """\
+def maxpool2d_forward(x, size, stride):
+    x = np.asarray(x, dtype=float)
+    N, C, H, W = x.shape
+    OH = (H - size) // stride + 1
+    OW = (W - size) // stride + 1
+    out = np.full((N, C, OH, OW), -np.inf)
+    for p in range(size):
+        for q in range(size):
+            out = np.maximum(out, x[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride])
+    return out, (x, size, stride)
+"""),
+    # -------------------------------------------------------------------- maxpool2d_backward
+    Wrong("maxpool2d_backward", "overlapping windows' gradients written over instead of added",
+          _variant(_POOL_BACKWARD, "] += dout[n, c, i, j]", "] = dout[n, c, i, j]")),
+    Wrong("maxpool2d_backward", "on ties, the gradient to the last maximum (torch: the first)",
+          _variant(_POOL_BACKWARD, "p, q = np.unravel_index(np.argmax(window), window.shape)",
+                   "p, q = np.unravel_index(window.size - 1 - np.argmax(window.ravel()[::-1]), window.shape)")),
+    Wrong("maxpool2d_backward", "on ties, the gradient to every maximum of the window", """\
+def maxpool2d_backward(dout, cache):
+    x, size, stride = cache[:3]
+    dx = np.zeros(x.shape)
+    N, C, OH, OW = dout.shape
+    for i in range(OH):
+        for j in range(OW):
+            window = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i * stride:i * stride + size, j * stride:j * stride + size] += mask * dout[:, :, i, j][:, :, None, None]
+    return dx
+"""),
+    Wrong("maxpool2d_backward", "stride ignored: window (i, j) sent back from (i, j)",
+          _POOL_BACKWARD.replace("i * stride", "i").replace("j * stride", "j")),
+    Right("maxpool2d_backward", "loops with np.argmax", _POOL_BACKWARD),
+    Right("maxpool2d_backward", "one mask per window offset, the first maximum claimed in row-major order", """\
+def maxpool2d_backward(dout, cache):
+    x, size, stride = cache[:3]
+    x = np.asarray(x, dtype=float)
+    _, _, OH, OW = dout.shape
+    out = np.full(dout.shape, -np.inf)
+    for p in range(size):
+        for q in range(size):
+            out = np.maximum(out, x[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride])
+    dx = np.zeros(x.shape)
+    claimed = np.zeros(dout.shape, dtype=bool)
+    for p in range(size):
+        for q in range(size):
+            view = x[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride]
+            wins = (view == out) & ~claimed
+            claimed |= wins
+            dx[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride] += np.where(wins, dout, 0.0)
+    return dx
+"""),
+    # --------------------------------------------------------------------------- build_lenet
+    Wrong("build_lenet", "the convolution at stride 1 (Linear of 16 * 11 * 11 features to fit)",
+          _variant(_variant(_LENET, "(5, 5), stride=2", "(5, 5)"), "Linear(400,", "Linear(16 * 11 * 11,")),
+    Wrong("build_lenet", "ReLU left out", _variant(_LENET, "        torch.nn.ReLU(),\n", "")),
+    Wrong("build_lenet", "a sigmoid for the ReLU", _variant(_LENET, "torch.nn.ReLU()", "torch.nn.Sigmoid()")),
+    Wrong("build_lenet", "average pooling", _variant(_LENET, "torch.nn.MaxPool2d(3, stride=2)", "torch.nn.AvgPool2d(3, stride=2)")),
+    Wrong("build_lenet", "MaxPool2d(2): windows of 2 (Linear of 16 * 6 * 6 features to fit)",
+          _variant(_variant(_LENET, "torch.nn.MaxPool2d(3, stride=2)", "torch.nn.MaxPool2d(2)"),
+                   "Linear(400,", "Linear(16 * 6 * 6,")),
+    Wrong("build_lenet", "num_classes ignored: always 10 outputs", _variant(_LENET, "Linear(400, num_classes)", "Linear(400, 10)")),
+    Right("build_lenet", "the lecture's Sequential", _LENET),
+    Right("build_lenet", "named layers added one by one, sizes as ints and tuples", """\
+def build_lenet(num_classes=10):
+    model = torch.nn.Sequential()
+    model.add_module("conv", torch.nn.Conv2d(in_channels=1, out_channels=16, kernel_size=5, stride=(2, 2)))
+    model.add_module("relu", torch.nn.ReLU(inplace=True))
+    model.add_module("pool", torch.nn.MaxPool2d(kernel_size=(3, 3), stride=(2, 2)))
+    model.add_module("flatten", torch.nn.Flatten(start_dim=1))
+    model.add_module("out", torch.nn.Linear(16 * 5 * 5, num_classes))
+    return model
+"""),
+]
+ENTRIES += cheats("conv2d_forward", "x, w, b, stride=1, pad=0", "    return np.zeros(1), None\n", "conv")
