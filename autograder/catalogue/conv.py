@@ -126,9 +126,17 @@ def conv_output_size(n, k, stride=1, pad=0):
         start += stride
     return count
 """),
-    Right("conv_output_size", "floor division written with np.floor, as a float", """\
+    Wrong("conv_output_size", "true division: a float, and a fraction where the last window does not fit", """\
 def conv_output_size(n, k, stride=1, pad=0):
-    return float(np.floor((n + 2 * pad - k) / stride) + 1)
+    return (n + 2 * pad - k) / stride + 1
+"""),
+    Wrong("conv_output_size", "the right count as a float", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    return float((n + 2 * pad - k) // stride + 1)
+"""),
+    Right("conv_output_size", "np.floor of the true quotient, as a NumPy integer", """\
+def conv_output_size(n, k, stride=1, pad=0):
+    return np.int64(np.floor((n + 2 * pad - k) / stride)) + 1
 """),
     # ------------------------------------------------------------------------ conv2d_forward
     Wrong("conv2d_forward", "the kernel flipped: a true convolution, not torch's cross-correlation",

@@ -54,6 +54,11 @@ def test_conv_output_size(conv_output_size):
                 conv_output_size, n, k, stride=stride, pad=pad, forbid=[torch], case=what
             )
         got = H.as_float(result, what, shape=())
+        if isinstance(result, (bool, np.bool_)) or not isinstance(result, (int, np.integer)):
+            raise HiddenTestFailure(
+                f"{what} must return an integer, a count of windows (use // for the division); received "
+                f"{_kind(result)} {got}"
+            )
         H.assert_close(
             got,
             expected,
