@@ -4,7 +4,7 @@
 
 For each of the issue's shapes it times nn273.conv's forward and backward pass and torch's
 (`conv2d` or `max_pool2d`, then `autograd.grad` of the output against the same random dout), in one
-process one after the other, and prints the median of `--repeats` runs after a warm-up, and the ratio
+process, the two in alternation, and prints the median of `--repeats` runs after a warm-up, and the ratio
 NumPy / torch. Both libraries run with the same number of threads: torch through
 `torch.set_num_threads`, NumPy's BLAS through threadpoolctl's `threadpool_limits` (OpenBLAS or MKL,
 whichever NumPy loaded). The issue's targets: convolution at most 1.5x torch, max pooling at most 2x.
@@ -35,14 +35,16 @@ POOL = [
 CONV_TARGET, POOL_TARGET = 1.5, 2.0
 
 
-def median_seconds(fn, repeats):
-    fn()  # warm-up: first-call allocations and dispatch
-    times = []
+def median_seconds(numpy_pass, torch_pass, repeats):
+    """Median seconds of each, timed in alternation so that both see the same load on the machine."""
+    numpy_pass(), torch_pass()  # warm-up: first-call allocations and dispatch
+    times = {numpy_pass: [], torch_pass: []}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn in times:
+            start = time.perf_counter()
+            fn()
+            times[fn].append(time.perf_counter() - start)
+    return statistics.median(times[numpy_pass]), statistics.median(times[torch_pass])
 
 
 def conv_pair(shape, F, k, stride, pad, rng):
@@ -112,8 +114,7 @@ def main(argv=None):
             rows.append(("maxpool2d", what, POOL_TARGET, *pool_pair(*shape, rng)))
         worst = {}
         for layer, what, target, numpy_pass, torch_pass in rows:
-            t_np = median_seconds(numpy_pass, args.repeats)
-            t_torch = median_seconds(torch_pass, args.repeats)
+            t_np, t_torch = median_seconds(numpy_pass, torch_pass, args.repeats)
             ratio = t_np / t_torch
             worst[layer] = max(worst.get(layer, 0.0), ratio)
             flag = "ok" if ratio <= target else "ABOVE TARGET"
