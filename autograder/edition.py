@@ -57,7 +57,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 # What requirements.txt keeps: the closure of what students run and import; what it drops: packages
 # that only the grader and the course's own tests need. Anything else stays.
 STUDENT_TOOLS = ("jupyterlab", "notebook", "ipywidgets", "setuptools")
-INSTRUCTOR_TOOLS = ("nbgrader", "nbval", "pytest", "hypothesis", "playwright")
+INSTRUCTOR_TOOLS = ("nbgrader", "nbval", "pytest", "hypothesis", "playwright", "threadpoolctl")
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _ABSENT = "the student edition does not include its answer"

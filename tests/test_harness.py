@@ -40,6 +40,19 @@ def test_forbid_and_require_a_library():
         H.call(by_hand, np.ones(2), require=[torch.autograd])
 
 
+def test_forbidden_library_is_seen_in_its_builtins_too():
+    """torch.from_numpy, torch.conv2d and Tensor.numpy are written in C: no Python code of torch runs."""
+
+    def by_builtins(x):
+        return torch.conv2d(torch.from_numpy(x), torch.ones(1, 1, 1, 1, dtype=torch.float64)).numpy()
+
+    with pytest.raises(HiddenTestFailure, match="calls from_numpy\\(\\) .* torch"):
+        H.call(by_builtins, np.ones((1, 1, 2, 2)), forbid=[torch])
+    # a library's builtins count for that library only: none of them is torch.autograd's
+    assert H.call(by_builtins, np.ones((1, 1, 2, 2)), forbid=[torch.autograd]).shape == (1, 1, 2, 2)
+    assert H.call(lambda x: np.sum(x), np.ones(2), forbid=[torch]) == 2.0
+
+
 def test_changed_inputs_are_found_inside_lists_and_dicts():
     def vandal(params, state=None):
         params[1][0][0] = 5.0

@@ -257,12 +257,9 @@ def test_a_wrong_forward_is_named_in_the_backward_test():
         hidden.test_maxpool2d_backward(SOLUTION["maxpool2d_backward"], define(entry, KERNEL))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the guard (autograder/kernelside/guard.py) sees calls of Python functions only: torch's "
-    "builtins (torch.from_numpy, torch.conv2d, Tensor.numpy) reach no Python code of torch",
-)
 def test_conv_forward_by_torch_builtins_alone_is_rejected():
+    """torch.from_numpy, torch.conv2d and Tensor.numpy run no Python code of torch: the guard sees
+    them as built-ins of the module torch."""
     def conv2d_forward(x, w, b, stride=1, pad=0):
         x, w, b = (torch.from_numpy(np.asarray(v, dtype=float)) for v in (x, w, b))
         return torch.nn.functional.conv2d(x, w, b, stride=stride, padding=pad).numpy(), None

@@ -99,6 +99,7 @@ class Harness:
                     kwargs,
                     errstate=np.geterr(),
                     forbid=module_places(forbidden),
+                    forbid_modules=forbidden,
                     require=module_places(required),
                 )
         return _verdict(name, facts, args, kwargs, forbidden, required)

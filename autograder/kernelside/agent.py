@@ -104,6 +104,7 @@ def _call(fn, args, kwargs, guard):
         kwargs,
         errstate=guard.get("errstate"),
         forbid=module_places(guard.get("forbid", [])),
+        forbid_modules=[str(m) for m in guard.get("forbid", [])],
         require=module_places(guard.get("require", [])),
         inputs=bool(guard.get("inputs")),
     )

@@ -19,12 +19,14 @@ __all__ = ["guarded_call", "module_places"]
 MAX_WARNINGS = 20
 
 
-def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=True):
+def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=True, forbid_modules=()):
     """Call fn; returns {"value", "exception", "warnings", "forbidden", "required", "modified"}.
 
     errstate: NumPy's error handling during the call (e.g. {"over": "raise"}).
     forbid, require: sets of files and folders (see `module_places`) whose Python functions fn must
     not call, or must call at least one of.
+    forbid_modules: names of modules (e.g. "torch") whose built-in functions, written in C, fn must
+    not call either (torch.from_numpy, torch.conv2d and Tensor.numpy run no Python code).
     inputs: check that the array arguments (also inside lists, tuples and dicts) are unchanged.
     """
     before = _snapshot(args, kwargs) if inputs else []
@@ -37,13 +39,17 @@ def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=
                 seen["forbidden"].append(f"{frame.f_code.co_name}() of {filename}")
             elif require and not seen["required"] and _inside(filename, require):
                 seen["required"] = True
+        elif event == "c_call" and forbid_modules and len(seen["forbidden"]) < 5:
+            module = _builtin_module(arg)
+            if any(module == m or module.startswith(m + ".") for m in forbid_modules):
+                seen["forbidden"].append(f"{getattr(arg, '__name__', '?')}() of module {module}")
 
     facts = {"value": None, "exception": None}
     errstate = {k: v for k, v in (errstate or {}).items() if k in ("over", "divide", "invalid", "under")}
     old_profile = sys.getprofile()
     with warnings.catch_warnings(record=True) as caught, np.errstate(**errstate):
         warnings.simplefilter("always")
-        if forbid or require:
+        if forbid or require or forbid_modules:
             sys.setprofile(profile)
         try:
             facts["value"] = fn(*args, **kwargs)
@@ -76,6 +82,12 @@ def module_places(names):
         path = os.path.dirname(spec.origin) if spec.submodule_search_locations else spec.origin
         found |= {os.path.abspath(path), str(Path(path).resolve())}
     return frozenset(found)
+
+
+def _builtin_module(builtin):
+    """The module a built-in function or method belongs to ('' if it does not say)."""
+    module = getattr(builtin, "__module__", None) or getattr(getattr(builtin, "__objclass__", None), "__module__", None)
+    return module if isinstance(module, str) else ""
 
 
 def _inside(filename, places):
