@@ -6,9 +6,13 @@ Every notebook imports from here. The modules follow the course's data flow:
     linear      01_linear: linear classifiers, logistic and softmax regression
     mlp         02_mlp: activations, parameter counts, the forward pass
     backprop    03_backprop: layers' backward passes, losses, backprop through an MLP, autograd
+    conv        04_conv: convolution and max pooling layers, the lecture's LeNet
     gradcheck   numerical gradients and gradient checks used by every notebook's tests
     plots       decision regions, loss curves, image grids
-    widgets     the interactive playground (the only module that imports ipywidgets)
+    widgets     the interactive playground
+    explorer    the filter explorer of 04_conv (computed with torch, not with nn273.conv)
+
+`widgets` and `explorer` are the only modules that import ipywidgets.
 
 Each notebook's reference module implements its graded exercises; a later notebook may use an
 earlier one's, and hidden tests fail a student's function that calls its own notebook's.
