@@ -22,7 +22,6 @@ window, 11x11. The maps are computed with torch here, never with `nn273.conv`: t
 04_conv's answers, and a student edition for 04 leaves it out.
 """
 
-import base64
 import contextlib
 import html
 import io
@@ -35,6 +34,7 @@ from matplotlib.figure import Figure
 
 from nn273.data import load_mnist
 from nn273.validation import as_array, check_choice, check_int
+from nn273.widgets import ShowsItsPicture
 
 __all__ = [
     "FILTER_SIZE",
@@ -327,7 +327,7 @@ def _shape(a):
 # ---- the view ------------------------------------------------------------------------------------
 
 
-class FilterExplorer(widgets.VBox):
+class FilterExplorer(ShowsItsPicture, widgets.VBox):
     """The filter explorer widget: digit and filter controls, the picture, a status line.
 
     The keyword arguments are those of `FilterExplorerState`; `self.state` is the state behind it.
@@ -437,19 +437,3 @@ class FilterExplorer(widgets.VBox):
             return
         values = np.array([cell.value for cell in self.cells]).reshape(FILTER_SIZE, FILTER_SIZE)
         self._apply(lambda: self.state.type_filter(values))
-
-    # ---- display -----------------------------------------------------------------------------
-
-    def __repr__(self):
-        return self.state.describe()
-
-    def _repr_mimebundle_(self, **kwargs):
-        # As the Playground: the widget view, plus a picture and a deterministic text for where the
-        # view can't render (GitHub, nbconvert) and for nbval, which compares text/plain.
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        self.redraw()
-        bundle["text/plain"] = self.state.describe()
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle

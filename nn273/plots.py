@@ -219,6 +219,28 @@ def plot_loss_curves(
     return ax
 
 
+def _image_stack(images, titles, ncols, flat_hint):
+    """The checked arguments of an image grid: (list of 2-D float arrays, titles or None, ncols)."""
+    if isinstance(images, np.ndarray) and images.ndim == 2:
+        raise ValueError(
+            f"images must be a stack of 2-D images (n, H, W); got one array of shape {images.shape}. "
+            f"For a single image pass images[None]; {flat_hint}"
+        )
+    images = [as_array(im, f"images[{i}]", dtype=float) for i, im in enumerate(images)]
+    for i, im in enumerate(images):
+        check_ndim(im, f"images[{i}]", 2)
+    if not images:
+        raise ValueError("images is empty; pass at least one 2-D image")
+    if titles is not None:
+        titles = list(titles)
+        if len(titles) != len(images):
+            raise ValueError(f"titles must have one entry per image ({len(images)}); got {len(titles)}")
+    ncols = int(ncols)
+    if ncols < 1:
+        raise ValueError(f"ncols must be a positive number of columns; got {ncols}")
+    return images, titles, ncols
+
+
 def show_images(images, ncols=10, titles=None, cmap="gray", axes_off=True, symmetric=False):
     """A grid of 2-D images (digits, or first-layer weights reshaped to 28x28), one per panel.
 
@@ -227,24 +249,10 @@ def show_images(images, ncols=10, titles=None, cmap="gray", axes_off=True, symme
     symmetric: centre each image's colour scale at 0 (for weights: positive and negative alike).
     Returns the figure.
     """
-    if isinstance(images, np.ndarray) and images.ndim == 2:
-        raise ValueError(
-            f"images must be a stack of 2-D images (n, H, W); got one array of shape {images.shape}. "
-            f"For a single image pass images[None]; for flat rows reshape, e.g. X.reshape(-1, 28, 28)"
-        )
-    images = [as_array(im, f"images[{i}]", dtype=float) for i, im in enumerate(images)]
-    for i, im in enumerate(images):
-        check_ndim(im, f"images[{i}]", 2)
-    if not images:
-        raise ValueError("images is empty; pass at least one 2-D image")
+    images, titles, ncols = _image_stack(
+        images, titles, ncols, "for flat rows reshape, e.g. X.reshape(-1, 28, 28)"
+    )
     n = len(images)
-    if titles is not None:
-        titles = list(titles)
-        if len(titles) != n:
-            raise ValueError(f"titles must have one entry per image ({n}); got {len(titles)}")
-    ncols = int(ncols)
-    if ncols < 1:
-        raise ValueError(f"ncols must be a positive number of columns; got {ncols}")
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     size = 1.2
@@ -290,25 +298,10 @@ def show_weight_images(
     label:  the colorbar's label.  title: drawn above the grid.
     Returns the figure (or subfigure) drawn in.
     """
-    if isinstance(images, np.ndarray) and images.ndim == 2:
-        raise ValueError(
-            f"images must be a stack of 2-D images (n, H, W); got one array of shape {images.shape}. "
-            f"For a single image pass images[None]; for flat columns of weights W (784, M) pass "
-            f"W.T.reshape(-1, 28, 28)"
-        )
-    images = [as_array(im, f"images[{i}]", dtype=float) for i, im in enumerate(images)]
-    for i, im in enumerate(images):
-        check_ndim(im, f"images[{i}]", 2)
-    if not images:
-        raise ValueError("images is empty; pass at least one 2-D image")
+    images, titles, ncols = _image_stack(
+        images, titles, ncols, "for flat columns of weights W (784, M) pass W.T.reshape(-1, 28, 28)"
+    )
     n = len(images)
-    if titles is not None:
-        titles = list(titles)
-        if len(titles) != n:
-            raise ValueError(f"titles must have one entry per image ({n}); got {len(titles)}")
-    ncols = int(ncols)
-    if ncols < 1:
-        raise ValueError(f"ncols must be a positive number of columns; got {ncols}")
     if vmax is None:
         vmax = max(float(np.max(np.abs(im))) for im in images) or 1.0
     elif not (np.isfinite(vmax) and vmax > 0):

@@ -36,7 +36,7 @@ from nn273.data import make_2d
 from nn273.plots import CLASS_COLORS
 from nn273.validation import as_array, check_choice, check_int
 
-__all__ = ["ACTIVATIONS", "DATASETS", "Playground", "PlaygroundState", "parse_hidden"]
+__all__ = ["ACTIVATIONS", "DATASETS", "Playground", "PlaygroundState", "ShowsItsPicture", "parse_hidden"]
 
 DATASETS = ("circle", "xor", "gaussian", "spiral", "separable", "overlapping")
 ACTIVATIONS = ("tanh", "relu", "logistic", "linear")
@@ -476,7 +476,25 @@ _BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200)
 _RESETTING = ("data", "noise", "hidden", "activation")  # settings that start the network afresh
 
 
-class Playground(widgets.VBox):
+class ShowsItsPicture:
+    """Display of a widget (before widgets.VBox among its bases) that has `state.describe()`, an
+    `image` (ipywidgets Image) and `redraw()`: the live view, plus a picture and a deterministic text
+    for where the view can't render (GitHub, nbconvert) and for nbval, which compares text/plain."""
+
+    def __repr__(self):
+        return self.state.describe()
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)  # DOMWidget's bundle holds the widget view
+        if bundle is None:
+            return None
+        self.redraw()
+        bundle["text/plain"] = self.state.describe()
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
+
+
+class Playground(ShowsItsPicture, widgets.VBox):
     """The playground widget: controls, a picture of the network's regions and losses, a status line.
 
     The keyword arguments are the initial settings of `PlaygroundState`; `steps` trains that many
@@ -628,19 +646,3 @@ class Playground(widgets.VBox):
         self.train(self.steps_per_frame)
         elapsed_ms = 1000 * (time.monotonic() - start)
         self._skip_ticks_below = tick + math.ceil(elapsed_ms / self.train_button.interval)
-
-    # ---- display -----------------------------------------------------------------------------
-
-    def __repr__(self):
-        return self.state.describe()
-
-    def _repr_mimebundle_(self, **kwargs):
-        # DOMWidget's bundle holds the widget view; add a picture and a deterministic text for
-        # where the view can't render (GitHub, nbconvert) and for nbval, which compares text/plain.
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        self.redraw()
-        bundle["text/plain"] = self.state.describe()
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle
