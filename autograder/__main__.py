@@ -3,7 +3,7 @@
     release [ID...]                  regenerate notebooks/ from solutions/
     store [ID...]                    run solution notebooks and store their outputs
     grade SUBMISSIONS --json F       grade <student>/<id>/<id>.ipynb folders; also --csv F, --feedback
-    check [ID...]                    the tests of the tests: stub, solution, catalogue
+    check [ID...] [--jobs N]         the tests of the tests: stub, solution, catalogue
 
 No ID means every assignment that has a solution notebook.
 """
@@ -45,6 +45,9 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every catalogue entry")
     p.add_argument("--seed", type=int, help="draw the hidden tests' inputs from this seed (default: fresh)")
+    p.add_argument(
+        "--jobs", type=_positive, metavar="N", help="worker processes, each with its own kernel (default: one per CPU)"
+    )
 
     p = sub.add_parser("edition", help="write a student edition: notebooks up to ID, data, nn273 without answers")
     p.add_argument("out", type=Path, metavar="OUT", help="a new or empty folder")
@@ -114,13 +117,25 @@ def _grade(args):
     return 0
 
 
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
 def _check(args):
     from .check import check_assignment, format_check
 
     results = []
     for assignment in COURSE.check_assignments(args.assignments):
         progress = print if args.verbose else None
-        results.append(check_assignment(assignment, timeout=args.timeout, progress=progress, seed=args.seed))
+        results.append(check_assignment(
+            assignment, timeout=args.timeout, progress=progress, seed=args.seed, jobs=args.jobs
+        ))
         print(format_check(results[-1:]), flush=True)
     return 0 if all(r.ok for r in results) else 1
 

@@ -9,11 +9,21 @@ For each assignment:
    tests, each `Cheat` (in a kernel of its own) must pass neither; the solution is restored after
    each entry;
 3. the catalogue covers the assignment: at least two `Wrong` per graded function, one `Right` at least.
+
+Grading the stub, grading the solution, the catalogue's kernel and each cheat's kernel are
+independent tasks, run by worker processes (`jobs`, one per CPU by default) that each start their
+own kernels and judge in their own process; their outcomes are plain results merged here. A script
+that calls `check_assignment` with jobs > 1 needs the `if __name__ == "__main__":` guard of
+multiprocessing's spawn start method.
 """
 
+import multiprocessing
+import os
 import secrets
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +43,7 @@ __all__ = ["AssignmentCheck", "check_assignment", "format_check"]
 
 MIN_WRONG_PER_FUNCTION = 2
 MIN_RIGHT_PER_ASSIGNMENT = 1
+CHEAT_CELL_TIMEOUT = 5  # seconds for the cell that defines a cheat (grading allows the usual limit)
 
 
 @dataclass
@@ -66,46 +77,109 @@ class AssignmentCheck:
 
 
 def check_assignment(
-    assignment, course=COURSE, entries=None, timeout=DEFAULT_TIMEOUT, progress=None, seed=None, sandbox="auto"
+    assignment,
+    course=COURSE,
+    entries=None,
+    timeout=DEFAULT_TIMEOUT,
+    progress=None,
+    seed=None,
+    sandbox="auto",
+    jobs=None,
 ):
     """Run all three checks on one assignment; returns an AssignmentCheck (failures listed in it).
 
     Everything goes the way grading goes: kernels in the sandbox, tests judged in this process, on
-    inputs drawn from `seed` (default: fresh, and reported, so a failure can be replayed).
+    inputs drawn from `seed` (default: fresh, and reported, so a failure can be replayed). The work
+    is split into independent tasks (grade the stub, grade the solution, the plain entries in one
+    kernel, each cheat in its own) run by `jobs` worker processes (default: one per CPU; 1 runs
+    them here, one after another).
     """
     start = time.perf_counter()
     box = find_sandbox(sandbox)
     seed = secrets.randbits(32) if seed is None else int(seed)
     result = AssignmentCheck(assignment, seed=seed)
     entries = catalogue_entries(assignment) if entries is None else entries
-    before = harness.seed()
-    with tempfile.TemporaryDirectory(prefix="nn273-check-") as tmp:
-        tmp = Path(tmp)
-        try:
-            _check_pipeline(result, assignment, course, tmp, timeout, progress, seed, box)
-            harness.set_seed(seed)
-            _check_catalogue(result, assignment, course, entries, tmp, timeout, progress, box)
-        finally:
-            harness.set_seed(before)
+    tasks = []
+    if course.release_path(assignment).is_file():
+        tasks += [(_grade_task, "solution"), (_grade_task, "released-stub")]
+    else:
+        result.failures.append(
+            f"no released notebook at {course.release_path(assignment)}: run `python -m autograder release {assignment}`"
+        )
+    # the longest first, so that the workers end together
+    tasks.insert(1, (_catalogue_task, [e for e in entries if not e.cheat]))
+    tasks += [(_catalogue_task, [e]) for e in entries if e.cheat]
+    common = (assignment, course, timeout, seed, box.kind)
+    outcomes = {}
+    for index, outcome in _run(tasks, common, jobs):
+        outcomes[index] = outcome
+        for line in outcome.get("lines", []):
+            if progress:
+                progress(line)
+    grades = {o["student"]: o for o in outcomes.values() if "student" in o}
+    if len(grades) == 2:
+        _judge_pipeline(result, assignment, grades, progress)
+    for index in sorted(outcomes):
+        outcome = outcomes[index]
+        result.entries += outcome.get("entries", [])
+        result.failures += outcome.get("failures", [])
     _check_coverage(result, course.solution_path(assignment), entries)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _check_pipeline(result, assignment, course, tmp, timeout, progress, seed, box):
-    submissions = tmp / "submissions"
-    released = course.release_path(assignment)
-    if not released.is_file():
-        result.failures.append(f"no released notebook at {released}: run `python -m autograder release {assignment}`")
+def _run(tasks, common, jobs):
+    """Yield (index, outcome) of each task, in worker processes when jobs > 1, as they end."""
+    jobs = min(len(tasks), max(1, os.cpu_count() or 1) if jobs is None else max(1, int(jobs)))
+    if jobs == 1:
+        for index, (task, arg) in enumerate(tasks):
+            yield index, _guarded(task, arg, *common)
         return
-    for student, source in (("released-stub", released), ("solution", course.solution_path(assignment))):
-        target = submissions / student / assignment / f"{assignment}.ipynb"
+    nbgrader_config()  # asks nbgrader's migration head once, for every worker (config.py)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_guarded, task, arg, *common): index for index, (task, arg) in enumerate(tasks)}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except Exception as exc:  # noqa: BLE001 (a worker that died: say so, check the rest)
+                yield futures[future], {"failures": [f"a check task could not run: {type(exc).__name__}: {exc}"]}
+
+
+def _guarded(task, arg, *common):
+    start = time.perf_counter()
+    try:
+        outcome = task(arg, *common)
+        outcome["seconds"] = time.perf_counter() - start
+        return outcome
+    except Exception as exc:  # noqa: BLE001 (one task's trouble is a failure of the check, not a crash)
+        return {"failures": [f"{task.__name__[1:-5]} task failed: {type(exc).__name__}: {exc}"]}
+
+
+def _grade_task(student, assignment, course, timeout, seed, sandbox):
+    """Grade one notebook (the solution, or the released stub) through the whole pipeline."""
+    source = course.solution_path(assignment) if student == "solution" else course.release_path(assignment)
+    with tempfile.TemporaryDirectory(prefix="nn273-check-") as tmp:
+        tmp = Path(tmp)
+        target = tmp / "submissions" / student / assignment / f"{assignment}.ipynb"
         target.parent.mkdir(parents=True)
         target.write_bytes(source.read_bytes())
-    report = grade_submissions(
-        submissions, course, workdir=tmp / "grading", assignments=[assignment], timeout=timeout, seed=seed, sandbox=box.kind
-    )
-    stub, solution = report["released-stub"][assignment], report["solution"][assignment]
+        report = grade_submissions(
+            tmp / "submissions", course, workdir=tmp / "grading", assignments=[assignment], timeout=timeout, seed=seed, sandbox=sandbox
+        )
+        # Test cells run in the grader, not the kernel: a story cell that needs a name a test cell
+        # defined fails there, so the solution must grade without an error in any cell.
+        failing = []
+        graded = tmp / "grading" / "autograded" / student / assignment / f"{assignment}.ipynb"
+        if graded.is_file():
+            for index, cell in enumerate(nbformat.read(graded, as_version=4).cells):
+                problem = _problem([o for o in cell.get("outputs", []) if o.get("output_type") == "error"])
+                if problem:
+                    failing.append((cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}", problem))
+    return {"student": student, "grade": report[student][assignment], "failing": failing}
+
+
+def _judge_pipeline(result, assignment, grades, progress):
+    stub, solution = grades["released-stub"]["grade"], grades["solution"]["grade"]
     result.stub_score, result.solution_score, result.max_score = stub.score, solution.score, solution.max_score
     if progress:
         progress(f"{assignment}: released stub {stub.score}/{stub.max_score:g}, solution {solution.score}/{solution.max_score:g}")
@@ -118,53 +192,58 @@ def _check_pipeline(result, assignment, course, tmp, timeout, progress, seed, bo
     short = [gid for gid, c in solution.cells.items() if c["score"] != c["max_score"]]
     if short:
         result.failures.append(f"the solution loses points on {', '.join(short)}")
-    # Test cells run in the grader, not the kernel: a story cell that needs a name a test cell
-    # defined fails there, so the solution must grade without an error in any cell.
-    graded = tmp / "grading" / "autograded" / "solution" / assignment / f"{assignment}.ipynb"
-    if graded.is_file():
-        for index, cell in enumerate(nbformat.read(graded, as_version=4).cells):
-            problem = _problem([o for o in cell.get("outputs", []) if o.get("output_type") == "error"])
-            if problem:
-                name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
-                result.failures.append(f"graded, the solution's cell {name} fails: {problem}")
+    for name, problem in grades["solution"]["failing"]:
+        result.failures.append(f"graded, the solution's cell {name} fails: {problem}")
     if solution.max_score <= 0:
         result.failures.append("the assignment has no graded cells")
 
 
-def _check_catalogue(result, assignment, course, entries, tmp, timeout, progress, box):
-    """Every entry in a sandboxed kernel of the assignment, its tests judged in this process."""
+def _catalogue_task(group, assignment, course, timeout, seed, sandbox):
+    """The entries of `group` in one sandboxed kernel of the assignment, their tests judged here.
+
+    The kernel runs the imports and the solution's answers only: the story's cells ran when the
+    pipeline graded the solution, and tests only call the answers. A cheat has a kernel of its own
+    (a group of one): it may have patched anything in the kernel it ran in.
+    """
+    outcome = {"entries": [], "failures": [], "lines": []}
+    box = find_sandbox(sandbox)
     path = course.solution_path(assignment)
     nb = nbformat.read(path, as_version=4)
     cells = {c.metadata["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(nb.cells) if "nbgrader" in c.metadata}
-    site = write_site(tmp / "site", assignment, course)
-    install_grader_kernel(tmp / "kernel", site=site, sandbox=box, name=grader_kernel(assignment))
-    config = nbgrader_config(course, workdir=tmp / "kernel", timeout=timeout)  # the settings grading has
-    judged_config(config, course, sandboxed=box.isolated, runtime_root=tmp)
-    folder = tmp / "notebook"
-    folder.mkdir()
-    plain = [e for e in entries if not e.cheat]
-    # One kernel for the plain entries, a kernel of its own for each cheat, which may have patched
-    # anything in the one it ran in. Each runs the imports and the solution's answers only: the
-    # story's cells ran when the pipeline graded the solution, and tests only call the answers.
-    for group in [plain] + [[e] for e in entries if e.cheat]:
-        client = JudgedExecute(config=config)
-        with client.session(nbformat.from_dict(nb), assignment, folder):
-            for index, cell in enumerate(client.nb.cells):
-                if _runs_in_kernel(cell, index == _first_code(nb)):
-                    client.preprocess_cell(cell, client.resources, index)
-            broken = [gid for gid, (_, c) in cells.items() if c.metadata["nbgrader"].get("solution") and _problem(client.nb.cells[cells[gid][0]].get("outputs", []))]
-            if broken:
-                result.failures.append(f"in one kernel, the solution fails {', '.join(broken)}; catalogue not checked")
-                return
-            for entry in group:
-                checked = _check_entry(client, cells, entry)
-                result.entries.append(checked)
-                if not checked.ok:
+    before = harness.seed()
+    harness.set_seed(seed)
+    try:
+        with tempfile.TemporaryDirectory(prefix="nn273-check-") as tmp:
+            tmp = Path(tmp)
+            site = write_site(tmp / "site", assignment, course)
+            install_grader_kernel(tmp / "kernel", site=site, sandbox=box, name=grader_kernel(assignment))
+            config = nbgrader_config(course, workdir=tmp / "kernel", timeout=timeout)  # the settings grading has
+            judged_config(config, course, sandboxed=box.isolated, runtime_root=tmp)
+            folder = tmp / "notebook"
+            folder.mkdir()
+            client = JudgedExecute(config=config)
+            with client.session(nbformat.from_dict(nb), assignment, folder):
+                for index, cell in enumerate(client.nb.cells):
+                    if _runs_in_kernel(cell, index == _first_code(nb)):
+                        client.preprocess_cell(cell, client.resources, index)
+                broken = [
+                    gid
+                    for gid, (i, c) in cells.items()
+                    if c.metadata["nbgrader"].get("solution") and _problem(client.nb.cells[i].get("outputs", []))
+                ]
+                if broken:
+                    outcome["failures"].append(f"in one kernel, the solution fails {', '.join(broken)}; catalogue not checked")
+                    return outcome
+                for entry in group:
+                    checked = _check_entry(client, cells, entry)
+                    outcome["entries"].append(checked)
                     kind = "right" if entry.right else "cheat" if entry.cheat else "wrong"
-                    result.failures.append(f"{kind} {entry.function} ({entry.description}): {checked.detail}")
-                if progress:
-                    kind = "right" if entry.right else "cheat" if entry.cheat else "wrong"
-                    progress(f"  {'ok  ' if checked.ok else 'FAIL'} {kind} {entry.function}: {entry.description}")
+                    if not checked.ok:
+                        outcome["failures"].append(f"{kind} {entry.function} ({entry.description}): {checked.detail}")
+                    outcome["lines"].append(f"  {'ok  ' if checked.ok else 'FAIL'} {kind} {entry.function}: {entry.description}")
+    finally:
+        harness.set_seed(before)
+    return outcome
 
 
 def _first_code(nb):
@@ -191,7 +270,11 @@ def _check_entry(client, cells, entry):
     index, solution = cells[fn]
     if entry.cheat:
         try:
-            problem = run(entry.source, index)
+            # A cheat's own cell patches and defines, in milliseconds. One that breaks the kernel's
+            # messaging (builtins.isinstance) leaves nbclient waiting out the cell's limit; grading
+            # then records no grade, and check need not wait the whole limit to see it.
+            with _limit(client, CHEAT_CELL_TIMEOUT):
+                problem = run(entry.source, index)
         except Exception as exc:  # noqa: BLE001 (nbgrader records no grade for such a notebook)
             detail = f"earns nothing: grading records no grade for it ({type(exc).__name__}: {str(exc)[:120]})"
             return EntryResult(fn, entry.description, entry.right, True, detail, entry.cheat)
@@ -215,6 +298,16 @@ def _check_entry(client, cells, entry):
         ok = bool(hidden)
         detail = f"hidden test rejects it: {hidden}" if ok else "the hidden test passes it"
     return EntryResult(fn, entry.description, entry.right, ok, detail, entry.cheat)
+
+
+@contextmanager
+def _limit(client, seconds):
+    before = client.timeout
+    client.timeout = min(seconds, before or seconds)
+    try:
+        yield
+    finally:
+        client.timeout = before
 
 
 def _problem(outputs):
