@@ -2,7 +2,7 @@
 
     release [ID...]                  regenerate notebooks/ from solutions/
     store [ID...]                    run solution notebooks and store their outputs
-    grade SUBMISSIONS --json F       grade <student>/<id>/<id>.ipynb folders; also --csv F, --feedback
+    grade SUBMISSIONS --json F       grade <student>/<id>/<id>.ipynb folders; also --csv F, --feedback, --jobs N
     check [ID...] [--jobs N]         the tests of the tests: stub, solution, catalogue
 
 No ID means every assignment that has a solution notebook.
@@ -38,6 +38,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, help="draw the hidden tests' inputs from this seed (default: fresh, in the report)")
     p.add_argument(
         "--no-sandbox", action="store_true", help="run kernels without a sandbox: no protection (a warning says so)"
+    )
+    p.add_argument(
+        "--jobs", type=_positive, metavar="N", help="notebooks graded side by side, each in its own kernel (default: one per CPU)"
     )
 
     p = sub.add_parser("check", help="check that each assignment's tests reject wrong and accept right answers")
@@ -101,6 +104,7 @@ def _grade(args):
         progress=print,
         seed=args.seed,
         sandbox="none" if args.no_sandbox else "auto",
+        jobs=args.jobs,
     )
     write_json(report, args.json)
     if args.csv:

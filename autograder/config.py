@@ -24,6 +24,7 @@ __all__ = [
     "install_grader_kernel",
     "judged_config",
     "nbgrader_config",
+    "replay_config",
 ]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
@@ -91,6 +92,17 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
     c.JudgedExecute.shutdown_kernel = "immediate"
     if runtime_root:
         c.JudgedExecute.runtime_root = str(runtime_root)
+    return c
+
+
+def replay_config(c):
+    """Make a judged configuration record grades that a worker process computed: `ReplayExecute`
+    takes the place of `JudgedExecute` (autograder/grade.py, `_Recorder`)."""
+    from .execute import JudgedExecute, ReplayExecute
+
+    steps = list(c.Autograde.autograde_preprocessors)
+    steps[steps.index(JudgedExecute)] = ReplayExecute
+    c.Autograde.autograde_preprocessors = steps
     return c
 
 

@@ -32,13 +32,13 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from traitlets import Bool, Integer, Unicode
 
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from .config import grader_kernel
 from .course import ANSWER_PREFIX
 from .judge import KernelLink, Proxy, judge_source
 
-__all__ = ["DIED_IN", "FLAGS", "JudgedExecute", "TrustedNotebook", "grading_kernel_manager"]
+__all__ = ["DIED_IN", "EXECUTED", "FLAGS", "JudgedExecute", "ReplayExecute", "TrustedNotebook", "grading_kernel_manager"]
 
 MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
 
@@ -47,6 +47,8 @@ MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
 # its findings wait for `grade`.
 FLAGS = {}
 DIED_IN = {}
+# (student, assignment, notebook) -> the notebook a worker executed, for `ReplayExecute` to record
+EXECUTED = {}
 
 
 class TrustedNotebook:
@@ -195,6 +197,32 @@ class JudgedExecute(Execute):
             outs.append(new_output("stream", name="stdout", text=note))
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+class ReplayExecute(NbGraderPreprocessor):
+    """In place of `JudgedExecute` for the one writer of a parallel grading run: no kernel; the
+    notebook is the one a worker executed and judged (EXECUTED), taken only if every cell's source
+    is the one nbgrader's sanitizing made here, so that nbgrader's next steps record its grades."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        key = (info["student"], info["assignment"], info["notebook"])
+        executed = EXECUTED.get(key)
+        if executed is None:
+            raise RuntimeError(f"no graded notebook from a worker for {'/'.join(key)}")
+        if _cells(nb) != _cells(executed):
+            raise RuntimeError(f"the notebook a worker graded for {'/'.join(key)} is not the one submitted")
+        return executed, resources
+
+
+def _cells(nb):
+    """Each cell's kind, grade_id and source; a test cell's source is the instructor's once judged."""
+    cells = []
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        test = c.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+        cells.append((c.cell_type, meta.get("grade_id"), None if test else c.source))
+    return cells
 
 
 def remove_links(folder):

@@ -1,4 +1,4 @@
-"""submissions -> autograde -> grades: every student's notebooks through nbgrader, one at a time.
+"""submissions -> autograde -> grades: every student's notebooks through nbgrader, side by side.
 
 Each notebook runs in a fresh kernel in a sandbox (autograder/sandbox.py) that imports the student
 edition of nn273 for its assignment (autograder/kernel_site.py); its test cells are judged in this
@@ -7,11 +7,17 @@ process (autograder/execute.py), on inputs drawn from the run's seed, fresh unle
 One broken submission never stops the others. What nbgrader cannot grade (a missing or corrupt
 notebook, a kernel that died) is reported with an error text and a score of None, never as a zero
 that looks like a wrong answer; a cell that ran out of time scores zero and is named in the error.
+
+With jobs > 1, worker processes grade in scratch course folders of their own and this process,
+the gradebook's one writer, records each result (`_Recorder`, `execute.ReplayExecute`).
 """
 
+import multiprocessing
+import os
 import secrets
 import shutil
 import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +26,17 @@ import nbformat
 from nbgrader.api import Grade, Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
-from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, grader_kernel, install_grader_kernel, judged_config, nbgrader_config
+from .config import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    grader_kernel,
+    install_grader_kernel,
+    judged_config,
+    nbgrader_config,
+    replay_config,
+)
 from .course import COURSE, WORKDIR
-from .execute import DIED_IN, FLAGS
+from .execute import DIED_IN, EXECUTED, FLAGS
 from .hidden import harness
 from .kernel_site import write_site
 from .sandbox import find_sandbox
@@ -34,6 +48,7 @@ warnings.filterwarnings("ignore", message=".*not in session, add operation along
 __all__ = ["NotebookGrade", "grade_submissions", "scan_submissions"]
 
 _MARKER = ".nn273-workdir"
+_TEMPLATE = "gradebook-before-grading.db"  # what each worker's course folder starts from
 UNPROTECTED = (
     "graded without a sandbox (--no-sandbox): this submission could read and change the course's answers, "
     "other students' work and the gradebook, so its grade cannot be trusted"
@@ -102,6 +117,7 @@ def grade_submissions(
     progress=None,
     seed=None,
     sandbox="auto",
+    jobs=None,
 ):
     """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
 
@@ -109,7 +125,10 @@ def grade_submissions(
     (gradebook, submitted/, autograded/, feedback/); it is emptied first. `progress`, if given, is
     called with a line of text per notebook graded. `seed` (default: fresh) seeds the hidden tests'
     inputs. `sandbox` is a kind of autograder.sandbox ("auto" finds one or raises SandboxUnavailable,
-    which says how to get one; "none" grades without protection).
+    which says how to get one; "none" grades without protection). `jobs` worker processes grade
+    submissions side by side (default: one per CPU; 1 grades them here, one after another); this
+    process alone writes the gradebook (`_Recorder`). A script that calls this with jobs > 1 needs
+    the `if __name__ == "__main__":` guard of multiprocessing's spawn start method.
     """
     submissions = Path(submissions)
     plan, problems = scan_submissions(submissions, course, assignments)
@@ -132,41 +151,142 @@ def grade_submissions(
         site = write_site(workdir / "sites" / assignment, assignment, course)
         install_grader_kernel(workdir, memory_mb, site=site, sandbox=box, name=grader_kernel(assignment))
 
+    jobs = max(1, os.cpu_count() or 1) if jobs is None else int(jobs)
+    if jobs < 1:
+        raise ValueError(f"jobs must be 1 or more (worker processes grading side by side); got {jobs}")
+    work = [(student, assignment) for student, names in plan.items() for assignment in names]
     before = harness.seed()
     harness.set_seed(seed)
     try:
-        return _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box)
+        if jobs == 1 or len(work) < 2:
+            return _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box)
+        shutil.copy(workdir / "gradebook.db", workdir / _TEMPLATE)  # the assignments, before any grade
+        shared = (str(submissions), course, str(workdir), layouts, timeout, feedback, seed, box.kind)
+        recorder = _Recorder(course, workdir, layouts, timeout, feedback, box)
+        grades = {}
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=context) as pool:
+            futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
+            for future in as_completed(futures):
+                student, assignment = futures[future]
+                try:
+                    grade, executed = future.result()
+                    if executed is not None:
+                        recorder.record(student, assignment, grade, executed)
+                except Exception as exc:  # noqa: BLE001 (a worker that died, or a record that failed)
+                    grade = _failed(layouts[assignment], exc, seed, box)
+                grades[(student, assignment)] = grade
+                if progress:
+                    progress(_progress_line(student, assignment, grade))
+        return _report(plan, problems, grades)
     finally:
         harness.set_seed(before)
 
 
 def _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box):
-    report = {}
+    grades = {}
     for student, names in plan.items():
-        report[student] = {}
         for assignment in names:
-            max_score = _max_score(layouts[assignment])
-            try:
-                grade = _grade_one(api, db_url, submissions, workdir, student, assignment, layouts[assignment], timeout)
-                if feedback and grade.score is not None:
-                    _feedback(api, student, assignment, grade)
-            except Exception as exc:  # one broken submission never stops the others
-                grade = NotebookGrade(None, max_score, error=f"grading failed: {type(exc).__name__}: {exc}")
-                grade.error += "\n" + traceback.format_exc(limit=3)
-            grade.seed, grade.sandbox = seed, box.kind
-            if not box.isolated:
-                grade.warning = UNPROTECTED
-            grade.flags = [
-                {"cell": cell, "function": function, "evidence": evidence}
-                for cell, function, evidence in FLAGS.pop((student, assignment, assignment), [])
-            ]
-            report[student][assignment] = grade
+            grade = _grade_entry(api, db_url, submissions, workdir, student, assignment, layouts[assignment], timeout, feedback, seed, box)
+            grades[(student, assignment)] = grade
             if progress:
                 progress(_progress_line(student, assignment, grade))
+    return _report(plan, problems, grades)
+
+
+def _report(plan, problems, grades):
+    report = {}
+    for student, names in plan.items():
+        report[student] = {assignment: grades[(student, assignment)] for assignment in names}
         for (who, name), error in problems.items():
             if who == student:
                 report[student][name] = NotebookGrade(None, 0.0, error=error)
     return report
+
+
+def _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box):
+    """One student's notebook of one assignment, graded in nbgrader's course folder `workdir`."""
+    try:
+        grade = _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout)
+        if feedback and grade.score is not None:
+            _feedback(api, student, assignment, grade)
+    except Exception as exc:  # one broken submission never stops the others
+        grade = _failed(layout, exc, seed, box)
+    grade.seed, grade.sandbox = seed, box.kind
+    if not box.isolated:
+        grade.warning = UNPROTECTED
+    grade.flags = [
+        {"cell": cell, "function": function, "evidence": evidence}
+        for cell, function, evidence in FLAGS.pop((student, assignment, assignment), [])
+    ]
+    return grade
+
+
+def _failed(layout, exc, seed, box):
+    grade = NotebookGrade(None, _max_score(layout), error=f"grading failed: {type(exc).__name__}: {exc}")
+    grade.error += "\n" + traceback.format_exc(limit=3)
+    grade.seed, grade.sandbox = seed, box.kind
+    if not box.isolated:
+        grade.warning = UNPROTECTED
+    return grade
+
+
+# ------------------------------------------------------------------- side by side: workers, one writer
+def _grade_in_scratch(student, assignment, submissions, course, workdir, layouts, timeout, feedback, seed, sandbox):
+    """In a worker process: grade one notebook in a course folder of its own (a copy of the
+    gradebook as it was before grading, a kernel of its own); returns its grade and the graded
+    notebook, which the one writer records in the course's gradebook (None: nothing to record)."""
+    workdir = Path(workdir)
+    scratch = workdir / "scratch" / f"{student}--{assignment}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    shutil.copy(workdir / _TEMPLATE, scratch / "gradebook.db")
+    box = find_sandbox(sandbox)
+    config = nbgrader_config(course, workdir=scratch, release=workdir / "release", timeout=timeout)
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=workdir / "runtime")
+    api = NbGraderAPI(config=config)
+    harness.set_seed(seed)
+    layout = layouts[assignment]
+    grade = _grade_entry(api, config.CourseDirectory.db_url, Path(submissions), scratch, student, assignment, layout, timeout, feedback, seed, box)
+    graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
+    executed = graded.read_text() if graded.is_file() and grade.score is not None else None
+    return grade, executed
+
+
+class _Recorder:
+    """The one writer of the course's gradebook: it records what a worker graded by running nbgrader's
+    autograde again in the course folder, with the worker's executed notebook in place of a kernel
+    (`ReplayExecute`), so that nbgrader's own steps save the grades, and checks that they agree."""
+
+    def __init__(self, course, workdir, layouts, timeout, feedback, box):
+        self.workdir, self.layouts, self.feedback = workdir, layouts, feedback
+        config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
+        judged_config(config, course, sandboxed=box.isolated, runtime_root=workdir / "runtime")
+        replay_config(config)
+        self.api = NbGraderAPI(config=config)
+        self.db_url = config.CourseDirectory.db_url
+
+    def record(self, student, assignment, grade, executed):
+        scratch = self.workdir / "scratch" / f"{student}--{assignment}"
+        submitted = self.workdir / "submitted" / student / assignment
+        shutil.rmtree(submitted, ignore_errors=True)
+        shutil.copytree(scratch / "submitted" / student / assignment, submitted)
+        EXECUTED[(student, assignment, assignment)] = nbformat.reads(executed, as_version=4)
+        try:
+            result = self.api.autograde(assignment, student, force=True, create=True)
+        finally:
+            EXECUTED.pop((student, assignment, assignment), None)
+        if not result["success"]:
+            raise RuntimeError(f"the gradebook could not record the grades: {_explain_failure(result)}")
+        cells, manual = _read_grades(self.db_url, student, assignment, self.layouts[assignment])
+        if cells != grade.cells:
+            raise RuntimeError(f"the gradebook recorded {cells}, the worker graded {grade.cells}")
+        grade.manual = manual
+        if self.feedback and (scratch / "feedback" / student / assignment).is_dir():
+            target = self.workdir / "feedback" / student / assignment
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(scratch / "feedback" / student / assignment, target)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout):

@@ -6,10 +6,12 @@ import json
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from autograder.__main__ import main
 from autograder.catalogue import Right, Wrong
 from autograder.check import check_assignment, format_check
+from autograder.execute import EXECUTED, ReplayExecute
 from autograder.grade import grade_submissions
 from autograder.release import release
 from autograder.report import as_json, format_table, write_csv
@@ -47,7 +49,8 @@ def graded(course, tmp_path_factory):
     cut.cells = [c for c in cut.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "hidden_double"]
     submit(subs, "ivan", cut)
     (subs / "jo" / "99_unknown").mkdir(parents=True)
-    report = grade_submissions(subs, course, workdir=tmp_path_factory.mktemp("work") / "grading", timeout=5, memory_mb=2048)
+    # side by side: worker processes grade, this process alone writes the gradebook
+    report = grade_submissions(subs, course, workdir=tmp_path_factory.mktemp("work") / "grading", timeout=5, memory_mb=2048, jobs=2)
     return report
 
 
@@ -173,10 +176,41 @@ def test_cli_rejects_unknown_assignments(capsys):
 def test_feedback_is_written_per_student(course, tmp_path):
     subs = tmp_path / "subs"
     submit(subs, "alice", toy_notebook())
-    report = grade_submissions(subs, course, workdir=tmp_path / "work", feedback=True)
-    assert report["alice"][TOY].error is None
+    submit(subs, "bob", with_cells(toy_notebook(), double="def double(x):\n    return x\n"))
+    report = grade_submissions(subs, course, workdir=tmp_path / "work", feedback=True, jobs=2)
+    assert report["alice"][TOY].error is None and report["bob"][TOY].score == 3.0
     html = (tmp_path / "work" / "feedback" / "alice" / TOY / f"{TOY}.html").read_text()
     assert "6.0" in html and "hidden_double" in html
+    assert "3.0" in (tmp_path / "work" / "feedback" / "bob" / TOY / f"{TOY}.html").read_text()
+    # the one writer recorded both in the course's gradebook; the workers' folders are gone
+    with Gradebook(f"sqlite:///{tmp_path / 'work' / 'gradebook.db'}") as gb:
+        recorded = {s: gb.find_submission(TOY, s).score for s in ("alice", "bob")}
+    assert recorded == {"alice": 6.0, "bob": 3.0}
+    assert not any((tmp_path / "work" / "scratch").iterdir())
+
+
+def test_one_job_grades_as_two_do(course, graded, tmp_path):
+    """Graded one after another in this process, the class gets the grades it got side by side."""
+    subs = tmp_path / "subs"
+    solution = toy_notebook()
+    submit(subs, "alice", solution)
+    submit(subs, "carol", with_cells(solution, double="def double(x):\n    return x\n"))
+    submit(subs, "dave", with_cells(solution, square="import os\nos._exit(1)\n"))
+    report = grade_submissions(subs, course, workdir=tmp_path / "one", timeout=5, memory_mb=2048, jobs=1)
+    for student in report:
+        one, two = report[student][TOY], graded[student][TOY]
+        assert (one.score, one.cells, one.error is None) == (two.score, two.cells, two.error is None), student
+
+
+def test_the_writer_records_only_the_notebook_that_was_submitted():
+    solution = toy_notebook()
+    altered = with_cells(solution, double="def double(x):\n    return 2 * x  # full marks, graded elsewhere\n")
+    EXECUTED[("mallory", TOY, TOY)] = altered
+    try:
+        with pytest.raises(RuntimeError, match="is not the one submitted"):
+            ReplayExecute().preprocess(solution, {"nbgrader": {"student": "mallory", "assignment": TOY, "notebook": TOY}})
+    finally:
+        EXECUTED.clear()
 
 
 def test_a_library_the_exercise_forbids_is_flagged_with_its_evidence(tmp_path):
