@@ -373,28 +373,54 @@ def check_playground(view):
     stop.click()
 
 
+def check_filter_explorer(view):
+    """The FilterExplorer: a picture and a status line; a preset filter, a typed weight and another
+    digit each change both, and a typed weight makes the filter "typed"."""
+    image = view.locator("img")
+    status = view.get_by_text(re.compile(r"^digit \d \(image \d+\) \|"))
+    sync_api.expect(image).to_have_attribute("src", re.compile("."))
+    sync_api.expect(status).to_have_text(re.compile(r"\| filter vertical edge \|"))
+
+    def act(action, then):
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        sync_api.expect(status).to_have_text(re.compile(then))
+
+    act(lambda: view.get_by_label("filter", exact=True).select_option("blur"), r"\| filter blur \|")
+    weight = view.locator(".widget-text input").first  # the grid's top-left weight
+    act(lambda: (weight.fill("1"), weight.press("Enter")), r"\| filter typed \|")
+    act(lambda: view.get_by_label("digit", exact=True).select_option("3"), r"^digit 3 ")
+
+
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
     "Playground": ("from nn273.widgets import Playground\nPlayground(steps=50)", check_playground),
+    "FilterExplorer": ("from nn273.explorer import FilterExplorer\nFilterExplorer(digit=7)", check_filter_explorer),
 }
+WIDGET_MODULES = ("nn273.widgets", "nn273.explorer")
 
 
 def test_every_widget_the_notebooks_display_has_a_browser_check():
-    import ipywidgets
-    import nn273.widgets  # imports torch: only when this test runs, not when pytest collects
+    import importlib
 
-    widget_classes = {
-        name
-        for name in nn273.widgets.__all__
-        if isinstance(getattr(nn273.widgets, name), type)
-        and issubclass(getattr(nn273.widgets, name), ipywidgets.DOMWidget)
-    }
+    import ipywidgets
+
+    widget_classes = set()
+    for module in map(importlib.import_module, WIDGET_MODULES):  # torch: only when this test runs
+        widget_classes |= {
+            name
+            for name in module.__all__
+            if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), ipywidgets.DOMWidget)
+        }
     imported = set()
+    pattern = r"from (?:%s) import ([\w, ]+)" % "|".join(re.escape(m) for m in WIDGET_MODULES)
     for assignment in ASSIGNMENTS:
         for cell in nbformat.read(COURSE.solution_path(assignment), as_version=4).cells:
             if cell.cell_type == "code":
-                for names in re.findall(r"from nn273\.widgets import ([\w, ]+)", cell.source):
+                for names in re.findall(pattern, cell.source):
                     imported |= {name.strip() for name in names.split(",")}
     missing = sorted((imported & widget_classes) - WIDGETS.keys())
     assert not missing, f"add a check of {missing} to WIDGETS in {__file__}"
