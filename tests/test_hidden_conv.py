@@ -2,13 +2,18 @@
 catalogue silently, and fail the stub, every Wrong entry, a call of the reference, a modified input,
 and a NumPy exercise that calls torch.
 
-"The solution" here is the source of nn273/conv.py compiled under another file name (see
-tests/hidden_support.py): the same code, not the module the harness guards.
+"The solution" here is twofold: the source of nn273/conv.py compiled under another file name (see
+tests/hidden_support.py), the same code, not the module the harness guards; and the notebook's
+solution cells.
 """
 
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 
 import nn273.conv
 from autograder.catalogue import conv as catalogue
@@ -40,26 +45,60 @@ FUNCTIONS = [
     "build_lenet",
 ]
 NUMPY_EXERCISES = FUNCTIONS[:-1]
-WRONG, RIGHT = wrong_and_right(catalogue.ENTRIES)
+# The questions answered by a value (answer_<name> = ...), each with its hidden test and entries.
+ANSWERS = ["answer_lenet_parameters", "answer_shifted_map"]
+WRONG, RIGHT = wrong_and_right([e for e in catalogue.ENTRIES if e.function not in ANSWERS])
+WRONG_ANSWERS, RIGHT_ANSWERS = wrong_and_right(
+    [e for e in catalogue.ENTRIES if e.function in ANSWERS]
+)
+NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "04_conv" / "04_conv.ipynb"
 # What the notebook's first cell imports, so what a catalogue entry may use by name.
 NOTEBOOK_NAMES = {"np": np, "torch": torch}
 _REFERENCE = reference_copy(nn273.conv)
 SOLUTION = {name: _REFERENCE[name] for name in FUNCTIONS}
+
+
+def _notebook_cells(names):
+    """The cells of the notebook whose grade_id is in `names`, in that order."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    return [cells[name] for name in names]
+
+
+def _notebook_solution():
+    """The notebook's solution cells, run where its first cell would have put np, torch and
+    sliding_window_view."""
+    namespace = {"np": np, "torch": torch, "sliding_window_view": sliding_window_view}
+    for cell in _notebook_cells(FUNCTIONS):
+        exec(compile(cell.source, "<notebook solution cell>", "exec"), namespace)  # noqa: S102
+    return {name: namespace[name] for name in FUNCTIONS}
+
+
+def _notebook_answers():
+    """The values the notebook's answer cells assign (the solution's answers)."""
+    namespace = {}
+    for cell in _notebook_cells(ANSWERS):
+        exec(compile(cell.source, "<notebook answer cell>", "exec"), namespace)  # noqa: S102
+    return {name: namespace[name] for name in ANSWERS}
+
+
+SOLUTIONS = {"reference copy": SOLUTION, "notebook": _notebook_solution()}
 # What a catalogue entry runs with: the notebook's imports and the solution, as in the grader's kernel.
 KERNEL = {**NOTEBOOK_NAMES, **SOLUTION}
 FORWARD = {"conv2d_backward": "conv2d_forward", "maxpool2d_backward": "maxpool2d_forward"}
 
 
-def _run(name, fn):
-    """The hidden test of `name` on fn, as the notebook's hidden cell calls it."""
+def _run(name, fn, solution=SOLUTION):
+    """The hidden test of `name` on fn, as the notebook's hidden cell calls it (a backward pass
+    with the forward pass of `solution`)."""
     test = getattr(hidden, f"test_{name}")
     if name in FORWARD:
-        return test(fn, SOLUTION[FORWARD[name]])
+        return test(fn, solution[FORWARD[name]])
     return test(fn)
 
 
 def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
-    assert_hidden_tests_and_entries(hidden, FUNCTIONS, catalogue.ENTRIES)
+    assert_hidden_tests_and_entries(hidden, FUNCTIONS + ANSWERS, catalogue.ENTRIES)
 
 
 @pytest.mark.parametrize("entry", WRONG + RIGHT, ids=entry_id)  # cheats: see check
@@ -71,9 +110,72 @@ def test_hidden_module_holds_no_reference_function():
     assert_no_reference_function(hidden, "nn273.conv")
 
 
+@pytest.mark.parametrize("source", SOLUTIONS)
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_solution_passes_silently(name, capfd):
-    assert_passes_silently(_run, name, SOLUTION[name], capfd)
+def test_solution_passes_silently(name, source, capfd):
+    solution = SOLUTIONS[source]
+    assert_passes_silently(lambda n, fn: _run(n, fn, solution), name, solution[name], capfd)
+
+
+def test_the_notebooks_caches_start_as_the_catalogue_expects():
+    """Catalogue entries read (x, w, b, stride, pad) and (x, size, stride) from the solution's caches."""
+    solution = SOLUTIONS["notebook"]
+    x, w, b = np.ones((1, 2, 5, 6)), np.ones((3, 2, 3, 3)), np.zeros(3)
+    _, cache = solution["conv2d_forward"](x, w, b, stride=2, pad=1)
+    assert len(cache) == 5 and cache[3:] == (2, 1)
+    assert [np.shape(v) for v in cache[:3]] == [x.shape, w.shape, b.shape]
+    _, cache = solution["maxpool2d_forward"](x, 3, 2)
+    assert np.shape(cache[0]) == x.shape and cache[1:3] == (3, 2)
+    assert isinstance(solution["conv_output_size"](28, 5, 2, 0), int)
+
+
+def _answer(entry):
+    """The value an answer entry assigns, as the notebook's answer cell would."""
+    namespace = {}
+    exec(compile(entry.source, f"<catalogue entry: {entry.description}>", "exec"), namespace)  # noqa: S102
+    return namespace[entry.function]
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_notebook_answer_passes(name):
+    getattr(hidden, f"test_{name}")(_notebook_answers()[name])
+
+
+@pytest.mark.parametrize("entry", RIGHT_ANSWERS, ids=entry_id)
+def test_right_answer_passes(entry):
+    getattr(hidden, f"test_{entry.function}")(_answer(entry))
+
+
+@pytest.mark.parametrize("entry", WRONG_ANSWERS, ids=entry_id)
+def test_wrong_answer_fails_without_telling_the_answer(entry):
+    with pytest.raises(HiddenTestFailure, match="the answer to") as failure:
+        getattr(hidden, f"test_{entry.function}")(_answer(entry))
+    message = str(failure.value).replace(repr(_answer(entry)), "")
+    assert "4426" not in message and "4,426" not in message and '"b" is' not in message
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_unanswered_question_fails(name):
+    with pytest.raises(HiddenTestFailure, match="the answer to"):
+        getattr(hidden, f"test_{name}")(None)
+
+
+def test_the_answers_are_what_the_reference_computes():
+    answers = _notebook_answers()
+    lenet = nn273.conv.build_lenet(10)
+    assert answers["answer_lenet_parameters"] == sum(p.numel() for p in lenet.parameters())
+    # a digit with blank borders, shifted 3 pixels right: the maps shift 3 pixels right (b)
+    rng = np.random.default_rng(0)
+    x = np.zeros((1, 1, 28, 28))
+    x[0, 0, 4:24, 4:24] = rng.random((20, 20))
+    shifted = np.zeros_like(x)
+    shifted[..., 3:] = x[..., :-3]
+    w = rng.standard_normal((3, 1, 5, 5))
+    maps, _ = nn273.conv.conv2d_forward(x, w, np.zeros(3))
+    maps_shifted, _ = nn273.conv.conv2d_forward(shifted, w, np.zeros(3))
+    assert np.allclose(maps_shifted[..., 3:], maps[..., :-3])
+    assert not np.allclose(maps_shifted, maps)
+    assert answers["answer_shifted_map"] == "b"
 
 
 @pytest.mark.parametrize("entry", RIGHT, ids=entry_id)

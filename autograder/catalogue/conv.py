@@ -4,7 +4,8 @@ Each source is a complete definition run in the notebook's kernel, where `np` is
 torch, and the other graded functions (conv_output_size, conv2d_forward, ...) are the solution's,
 whose caches are those of nn273.conv: (x, w, b, stride, pad) for the convolution and
 (x, size, stride, argmax) for max pooling; the entries read only their first entries, the layer's
-arguments.
+arguments. The entries of an `answer_<name>` are values assigned to it, the answers to a question of
+the notebook.
 """
 
 from . import Right, Wrong
@@ -299,5 +300,54 @@ def build_lenet(num_classes=10):
     model.add_module("out", torch.nn.Linear(16 * 5 * 5, num_classes))
     return model
 """),
+]
+ENTRIES += [
+    # ------------------------------------------------------------------------------ questions
+    Wrong(
+        "answer_lenet_parameters",
+        "weights only, no biases: 16 x 25 + 400 x 10",
+        "answer_lenet_parameters = 4400\n",
+    ),
+    Wrong(
+        "answer_lenet_parameters",
+        "the dense layer alone, 400 x 10 + 10",
+        "answer_lenet_parameters = 4010\n",
+    ),
+    Wrong(
+        "answer_lenet_parameters",
+        "the convolution layer alone, 16 x 25 + 16",
+        "answer_lenet_parameters = 416\n",
+    ),
+    Wrong(
+        "answer_lenet_parameters",
+        "filters of its own at each of the 12 x 12 positions, as a dense layer would have",
+        "answer_lenet_parameters = 16 * 12 * 12 * 26 + 4010\n",
+    ),
+    Wrong(
+        "answer_lenet_parameters", "the count as a string", 'answer_lenet_parameters = "4426"\n'
+    ),
+    Right(
+        "answer_lenet_parameters", "the count as a float", "answer_lenet_parameters = 4426.0\n"
+    ),
+    Right(
+        "answer_lenet_parameters",
+        "the count as an expression, layer by layer",
+        "answer_lenet_parameters = 16 * 5 * 5 + 16 + 400 * 10 + 10\n",
+    ),
+    Wrong("answer_shifted_map", "a: the maps do not change", 'answer_shifted_map = "a"\n'),
+    Wrong(
+        "answer_shifted_map",
+        "c: the maps change everywhere, as a dense layer's would",
+        'answer_shifted_map = "c"\n',
+    ),
+    Wrong("answer_shifted_map", "d: the maps shift the other way", 'answer_shifted_map = "d"\n'),
+    Wrong(
+        "answer_shifted_map",
+        "the letter's place in the list instead of the letter",
+        "answer_shifted_map = 2\n",
+    ),
+    Right(
+        "answer_shifted_map", "the letter in capitals, with spaces", 'answer_shifted_map = " B "\n'
+    ),
 ]
 ENTRIES += cheats("conv2d_forward", "x, w, b, stride=1, pad=0", "    return np.zeros(1), None\n", "conv")

@@ -7,6 +7,9 @@ oracles written here independently of nn273: window counting for the output size
 (`conv2d`, `max_pool2d` and their autograd gradients) for the layers. Every backward pass is also
 checked against central differences of the oracle. The NumPy exercises must not call torch. The
 LeNet test knows the model only through calls and public attributes, as a kernel object while grading.
+
+`test_answer_<name>(answer)` checks the answer to a question of the notebook (a number or a letter)
+without telling the expected one.
 """
 
 import numpy as np
@@ -17,6 +20,8 @@ import nn273.conv
 from .harness import Harness, HiddenTestFailure
 
 __all__ = [
+    "test_answer_lenet_parameters",
+    "test_answer_shifted_map",
     "test_build_lenet",
     "test_conv2d_backward",
     "test_conv2d_forward",
@@ -204,6 +209,19 @@ def test_build_lenet(build_lenet):
             "Linear(400, num_classes), in a torch.nn.Sequential)"
         ):
             _check_lenet(model, classes, what, rng)
+
+
+def test_answer_lenet_parameters(answer):
+    H.number(answer, 4426, "how many parameters build_lenet(10) has")
+
+
+def test_answer_shifted_map(answer):
+    H.choice(
+        answer,
+        "b",
+        "abcd",
+        "what a digit shifted 3 pixels to the right does to the convolution layer's maps",
+    )
 
 
 # ------------------------------------------------------------------------------ convolution
