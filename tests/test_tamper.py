@@ -330,7 +330,7 @@ def test_summary(batch, capsys):
         f"files written outside: {len(batch.written)} (course files writable: {len(batch.writable)})",
         f"connections: {len(batch.connections)}",
         f"processes left: {len(batch.processes)}",
-        f"huge_output's autograded notebook: {sizes}; grader's peak memory: {batch.peak_rss_mb} MB",
+        f"huge_output's autograded notebook: {sizes}; peak memory of the grade process (the one writer): {batch.peak_rss_mb} MB",
         f"seeds: {batch.seeds}; grading time per run: {', '.join(f'{s:.0f} s' for s in batch.seconds)}",
     ]
     with capsys.disabled():
