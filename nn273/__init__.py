@@ -7,6 +7,7 @@ Every notebook imports from here. The modules follow the course's data flow:
     mlp         02_mlp: activations, parameter counts, the forward pass
     backprop    03_backprop: layers' backward passes, losses, backprop through an MLP, autograd
     conv        04_conv: convolution and max pooling layers, the lecture's LeNet
+    architectures  LeNet-5, AlexNet and GoogLeNet layer by layer, to count (04_conv's table)
     gradcheck   numerical gradients and gradient checks used by every notebook's tests
     plots       decision regions, loss curves, image grids
     widgets     the interactive playground
