@@ -193,7 +193,7 @@ def test_self_attention_backward(self_attention_backward, self_attention_forward
             H.assert_close(
                 got, want, f"{name} of {what}", rtol=1e-8, atol=1e-10, hint=hints[name] + (softmax if name != "dWv" else "")
             )
-        if i % 2 == 0:  # central differences of the oracle: the same verdict, by another route
+        if i % 3 == 0:  # central differences of the oracle: the same verdict, by another route
             for k, (name, got) in enumerate(zip(names, grads)):
 
                 def f(a, k=k):
