@@ -7,6 +7,7 @@ input, and a NumPy exercise that calls torch.
 solution cells, once the notebook exists.
 """
 
+import secrets
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,7 @@ import torch
 
 import nn273.residual
 from autograder.catalogue import residual as catalogue
+from autograder.hidden import harness
 from autograder.hidden import residual as hidden
 from autograder.hidden.harness import HiddenTestFailure
 from hidden_support import (
@@ -286,3 +288,19 @@ def test_a_wrong_forward_is_named_in_the_backward_test():
     )
     with pytest.raises(HiddenTestFailure, match="Fix residual_forward first"):
         hidden.test_residual_backward(SOLUTION["residual_backward"], define(entry, KERNEL))
+
+
+SEEDS = [secrets.randbits(32) for _ in range(3)]  # fresh each run, in the test ids to replay one
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_solution_passes_under_any_run_seed(name, seed):
+    """Grading draws the inputs from a fresh seed (`grade --seed`): a correct block passes them all."""
+    before = harness.seed()
+    harness.set_seed(seed)
+    try:
+        for solution in SOLUTIONS.values():
+            _run(name, solution[name], solution)
+    finally:
+        harness.set_seed(before)
