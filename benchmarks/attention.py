@@ -6,9 +6,8 @@ On the issue's shape, a batch of 32 sequences of 64 positions of 64 features (X 
 Wq, Wk, Wv of (64, 64)), once causal and once not, it times nn273.attention's forward and backward pass
 and torch's, two ways (its scaled_dot_product_attention, and the same products and softmax as
 nn273 written out in torch; each then `autograd.grad` of the output against the same random dout), in
-one process, NumPy and torch in alternation,
-and prints the median of `--repeats` runs after a warm-up, and the ratio NumPy / torch. Both libraries
-run with the same number of threads: torch through `torch.set_num_threads`, NumPy's BLAS through
+one process, NumPy and torch in alternation, and prints the median of `--repeats` runs after a
+warm-up, and the ratio NumPy / torch. Both libraries run with the same number of threads: torch through `torch.set_num_threads`, NumPy's BLAS through
 threadpoolctl's `threadpool_limits`. The issue's target: at most 1.3x torch.
 """
 
