@@ -394,13 +394,43 @@ def check_filter_explorer(view):
     act(lambda: view.get_by_label("digit", exact=True).select_option("3"), r"^digit 3 ")
 
 
+def check_attention_explorer(view):
+    """The AttentionExplorer: a picture and a status line; another query, another sentence, a typed
+    feature of the query and a typed sentence each change both."""
+    image = view.locator("img")
+    status = view.get_by_text(re.compile(r"^query \w+ = \["))
+    sync_api.expect(image).to_have_attribute("src", re.compile("."))
+    sync_api.expect(status).to_have_text(re.compile(r"most weight: jumped "))
+
+    def act(action, then):
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        sync_api.expect(status).to_have_text(re.compile(then))
+
+    act(lambda: view.get_by_label("query", exact=True).select_option("subject"), r"most weight: fox ")
+    act(
+        lambda: view.get_by_label("sentence", exact=True).select_option("A small cat ran under the tree."),
+        r"\| 7 words \| most weight: cat",
+    )
+    quality = view.get_by_label("quality", exact=True)
+    act(lambda: (quality.fill("6"), quality.press("Enter")), r"^query typed = .* most weight: small")
+    typed = view.get_by_label("type", exact=True)
+    act(lambda: (typed.fill("The lazy dog slept."), typed.press("Enter")), r"\| 4 words \| most weight: lazy")
+
+
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
     "Playground": ("from nn273.widgets import Playground\nPlayground(steps=50)", check_playground),
     "FilterExplorer": ("from nn273.explorer import FilterExplorer\nFilterExplorer(digit=7)", check_filter_explorer),
+    "AttentionExplorer": (
+        "from nn273.attention_explorer import AttentionExplorer\nAttentionExplorer()",
+        check_attention_explorer,
+    ),
 }
-WIDGET_MODULES = ("nn273.widgets", "nn273.explorer")
+WIDGET_MODULES = ("nn273.widgets", "nn273.explorer", "nn273.attention_explorer")
 
 
 def test_every_widget_the_notebooks_display_has_a_browser_check():

@@ -28,6 +28,9 @@ MLP = "activation activation_grad count_parameters mlp_forward".split()
 BACKPROP = "linear_forward linear_backward mse_loss mlp_loss_and_grads torch_loss_and_grads".split()
 CONV = """conv_output_size conv2d_forward conv2d_backward maxpool2d_forward maxpool2d_backward
 build_lenet""".split()
+RESIDUAL = "residual_forward residual_backward ResidualBlock".split()
+ATTENTION = """scaled_dot_product_attention self_attention_forward self_attention_backward
+sinusoidal_positional_encoding causal_mask""".split()
 
 
 # ----------------------------------------------------------------------------------- the map
@@ -41,7 +44,9 @@ def test_exercise_map_is_derived_from_the_solution_notebooks():
     # an exercise in a shared module: 03's numerical_gradient lives in gradcheck, check_gradient is none
     assert found["gradcheck"] == {"numerical_gradient": "03_backprop"}
     assert found["conv"] == dict.fromkeys(CONV, "04_conv")
-    assert set(found) == {"linear", "mlp", "backprop", "gradcheck", "conv"}
+    assert found["residual"] == dict.fromkeys(RESIDUAL, "05_residual")
+    assert found["attention"] == dict.fromkeys(ATTENTION, "06_attention")
+    assert set(found) == {"linear", "mlp", "backprop", "gradcheck", "conv", "residual", "attention"}
     # every graded function of every assignment has its reference somewhere in nn273
     for assignment in COURSE.available():
         for name in graded_functions(assignment):
