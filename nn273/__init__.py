@@ -8,12 +8,15 @@ Every notebook imports from here. The modules follow the course's data flow:
     backprop    03_backprop: layers' backward passes, losses, backprop through an MLP, autograd
     conv        04_conv: convolution and max pooling layers, the lecture's LeNet
     architectures  LeNet-5, AlexNet and GoogLeNet layer by layer, to count (04_conv's table)
+    residual    05_residual: the residual block in NumPy and in torch
+    attention   06_attention: scaled dot-product and self-attention, positions, the causal mask
     gradcheck   numerical gradients and gradient checks used by every notebook's tests
     plots       decision regions, loss curves, image grids
     widgets     the interactive playground
     explorer    the filter explorer of 04_conv (computed with torch, not with nn273.conv)
+    attention_explorer  the attention explorer of 06_attention (not with nn273.attention)
 
-`widgets` and `explorer` are the only modules that import ipywidgets.
+`widgets`, `explorer` and `attention_explorer` are the only modules that import ipywidgets.
 
 Each notebook's reference module implements its graded exercises; a later notebook may use an
 earlier one's, and hidden tests fail a student's function that calls its own notebook's.
