@@ -176,8 +176,8 @@ class ResidualBlock(torch.nn.Module):
     Wrong("answer_zero_block_gradient", "the letter's place in the list", "answer_zero_block_gradient = 2\n"),
     Right("answer_zero_block_gradient", "the letter in capitals, with spaces", 'answer_zero_block_gradient = " B"\n'),
 ]  # fmt: skip
+# The six attacks on the grading, on one function as in every assignment (each costs a kernel of its
+# own in `check`).
 ENTRIES += cheats(
     "residual_forward", "X, W1, b1, W2, b2", "    return np.zeros(1), None\n", "residual"
 )
-ENTRIES += cheats("residual_backward", "dout, cache", "    return (np.zeros(1),) * 5\n", "residual")
-ENTRIES += cheats("ResidualBlock", "width, hidden", "    return torch.nn.Identity()\n", "residual")
