@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import tempfile
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import warnings
@@ -137,8 +138,17 @@ def grade_submissions(
     workdir = _fresh_workdir(Path(workdir))
     config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
     _write_formgrader_config(workdir, config)
-    judged_config(config, course, sandboxed=box.isolated, runtime_root=workdir / "runtime")
-    (workdir / "runtime").mkdir()
+    # The kernels' connection files and sockets: in a short folder of the temp dir, not the workdir,
+    # since a unix socket's path may not pass 107 bytes and a workdir can be deep.
+    runtime = Path(tempfile.mkdtemp(prefix="nn273-kernels-"))
+    try:
+        return _grade_run(submissions, course, workdir, runtime, plan, problems, box, seed, config, timeout, memory_mb, feedback, progress, jobs)
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _grade_run(submissions, course, workdir, runtime, plan, problems, box, seed, config, timeout, memory_mb, feedback, progress, jobs):
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
 
@@ -161,8 +171,8 @@ def grade_submissions(
         if jobs == 1 or len(work) < 2:
             return _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box)
         shutil.copy(workdir / "gradebook.db", workdir / _TEMPLATE)  # the assignments, before any grade
-        shared = (str(submissions), course, str(workdir), layouts, timeout, feedback, seed, box.kind)
-        recorder = _Recorder(course, workdir, layouts, timeout, feedback, box)
+        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind)
+        recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
         grades = {}
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=context) as pool:
@@ -232,7 +242,7 @@ def _failed(layout, exc, seed, box):
 
 
 # ------------------------------------------------------------------- side by side: workers, one writer
-def _grade_in_scratch(student, assignment, submissions, course, workdir, layouts, timeout, feedback, seed, sandbox):
+def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox):
     """In a worker process: grade one notebook in a course folder of its own (a copy of the
     gradebook as it was before grading, a kernel of its own); returns its grade and the graded
     notebook, which the one writer records in the course's gradebook (None: nothing to record)."""
@@ -243,7 +253,7 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, layouts
     shutil.copy(workdir / _TEMPLATE, scratch / "gradebook.db")
     box = find_sandbox(sandbox)
     config = nbgrader_config(course, workdir=scratch, release=workdir / "release", timeout=timeout)
-    judged_config(config, course, sandboxed=box.isolated, runtime_root=workdir / "runtime")
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
     api = NbGraderAPI(config=config)
     harness.set_seed(seed)
     layout = layouts[assignment]
@@ -258,10 +268,10 @@ class _Recorder:
     autograde again in the course folder, with the worker's executed notebook in place of a kernel
     (`ReplayExecute`), so that nbgrader's own steps save the grades, and checks that they agree."""
 
-    def __init__(self, course, workdir, layouts, timeout, feedback, box):
+    def __init__(self, course, workdir, runtime, layouts, timeout, feedback, box):
         self.workdir, self.layouts, self.feedback = workdir, layouts, feedback
         config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
-        judged_config(config, course, sandboxed=box.isolated, runtime_root=workdir / "runtime")
+        judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
         replay_config(config)
         self.api = NbGraderAPI(config=config)
         self.db_url = config.CourseDirectory.db_url

@@ -1,6 +1,7 @@
 """The course in a real browser: JupyterLab in headless Chromium, driven by Playwright.
 
-- every solution notebook runs top to bottom (Run All) without an error;
+- every solution notebook that displays a widget runs top to bottom (Run All) without an error
+  (nbval and `check` run all of them; a browser adds nothing to one without a widget);
 - every released notebook, run down to its first visible test, stops there with the stub's
   NotImplementedError, as a student first sees it;
 - every widget the notebooks display renders live, and its controls change what it shows.
@@ -45,6 +46,7 @@ sync_api = pytest.importorskip(
 )
 
 ASSIGNMENTS = COURSE.available()
+WIDGET_MODULES = ("nn273.widgets", "nn273.explorer", "nn273.attention_explorer")  # the course's widgets
 ARTIFACTS = Path(os.environ.get("NN273_BROWSER_ARTIFACTS") or ROOT / "browser-artifacts")
 
 SERVER_START_S = 60
@@ -293,7 +295,15 @@ def failed(cell):
 # ---- notebooks -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def _displays_a_widget(assignment):
+    """Does the solution notebook show one of the course's widgets (from nn273's widget modules)?"""
+    nb = nbformat.read(COURSE.solution_path(assignment), as_version=4)
+    return any(m in c.source for c in nb.cells if c.cell_type == "code" for m in WIDGET_MODULES)
+
+
+# Run All in the browser for the notebooks that display a widget; nbval (pytest solutions/) and
+# `check` run every solution notebook, so a notebook without one adds nothing here but minutes.
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if _displays_a_widget(a)])
 def test_solution_notebook_runs_all_without_error(lab, page, assignment):
     path = f"solutions/{assignment}/{assignment}.ipynb"
     with notebook(page, lab, path, f"solution-{assignment}"):
@@ -430,7 +440,6 @@ WIDGETS = {
         check_attention_explorer,
     ),
 }
-WIDGET_MODULES = ("nn273.widgets", "nn273.explorer", "nn273.attention_explorer")
 
 
 def test_every_widget_the_notebooks_display_has_a_browser_check():

@@ -45,8 +45,11 @@ def test_exercise_map_is_derived_from_the_solution_notebooks():
     assert found["gradcheck"] == {"numerical_gradient": "03_backprop"}
     assert found["conv"] == dict.fromkeys(CONV, "04_conv")
     assert found["residual"] == dict.fromkeys(RESIDUAL, "05_residual")
-    assert found["attention"] == dict.fromkeys(ATTENTION, "06_attention")
-    assert set(found) == {"linear", "mlp", "backprop", "gradcheck", "conv", "residual", "attention"}
+    expected = {"linear", "mlp", "backprop", "gradcheck", "conv", "residual"}
+    if "06_attention" in COURSE.available():  # it waits in staging/ until CI has room for it
+        assert found["attention"] == dict.fromkeys(ATTENTION, "06_attention")
+        expected.add("attention")
+    assert set(found) == expected
     # every graded function of every assignment has its reference somewhere in nn273
     for assignment in COURSE.available():
         for name in graded_functions(assignment):
