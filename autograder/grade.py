@@ -131,6 +131,9 @@ def grade_submissions(
     process alone writes the gradebook (`_Recorder`). A script that calls this with jobs > 1 needs
     the `if __name__ == "__main__":` guard of multiprocessing's spawn start method.
     """
+    jobs = max(1, os.cpu_count() or 1) if jobs is None else int(jobs)
+    if jobs < 1:  # before anything is touched
+        raise ValueError(f"jobs must be 1 or more (worker processes grading side by side); got {jobs}")
     submissions = Path(submissions)
     plan, problems = scan_submissions(submissions, course, assignments)
     box = find_sandbox(sandbox)
@@ -161,9 +164,6 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, seed,
         site = write_site(workdir / "sites" / assignment, assignment, course)
         install_grader_kernel(workdir, memory_mb, site=site, sandbox=box, name=grader_kernel(assignment))
 
-    jobs = max(1, os.cpu_count() or 1) if jobs is None else int(jobs)
-    if jobs < 1:
-        raise ValueError(f"jobs must be 1 or more (worker processes grading side by side); got {jobs}")
     work = [(student, assignment) for student, names in plan.items() for assignment in names]
     before = harness.seed()
     harness.set_seed(seed)
