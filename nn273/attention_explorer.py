@@ -22,8 +22,6 @@ Attention is computed with torch's softmax here, never with `nn273.attention`: t
 06_attention's answers, and a student edition for 06 leaves it out.
 """
 
-import contextlib
-import html
 import io
 import re
 
@@ -33,7 +31,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nn273.validation import as_array, check_choice
-from nn273.widgets import ShowsItsPicture
+from nn273.widgets import EditsItsState, ShowsItsPicture
 
 __all__ = [
     "FEATURES",
@@ -261,7 +259,7 @@ class AttentionExplorerState:
 # ---- the view ------------------------------------------------------------------------------------
 
 
-class AttentionExplorer(ShowsItsPicture, widgets.VBox):
+class AttentionExplorer(EditsItsState, ShowsItsPicture, widgets.VBox):
     """The attention explorer widget: sentence and query controls, a status line, the picture.
 
     The keyword arguments are those of `AttentionExplorerState`; `self.state` is the state behind it.
@@ -338,31 +336,6 @@ class AttentionExplorer(ShowsItsPicture, widgets.VBox):
                 cell.value = float(value)
         self.image.value = self.state.png()
         self.status.value = self.state.summary()
-
-    @contextlib.contextmanager
-    def _sync(self):
-        # Controls set to match the state must not act as if the user had changed them.
-        self._syncing = True
-        try:
-            yield
-        finally:
-            self._syncing = False
-
-    def _apply(self, action):
-        try:
-            action()
-        except (TypeError, ValueError) as error:
-            # Raised in a widget callback, the error would go to the kernel's log, unseen.
-            self.message.value = f'<span style="color: #b00">{html.escape(str(error))}</span>'
-            return
-        self.message.value = ""
-        self.redraw()
-
-    def _on_setting(self, change):
-        if self._syncing:
-            return
-        name = next(n for n, c in self.controls.items() if c is change["owner"])
-        self._apply(lambda: setattr(self.state, name, change["new"]))
 
     def _on_typed_sentence(self, change):
         if self._syncing or not change["new"].strip():

@@ -22,8 +22,6 @@ window, 11x11. The maps are computed with torch here, never with `nn273.conv`: t
 04_conv's answers, and a student edition for 04 leaves it out.
 """
 
-import contextlib
-import html
 import io
 import re
 
@@ -34,7 +32,7 @@ from matplotlib.figure import Figure
 
 from nn273.data import load_mnist
 from nn273.validation import as_array, check_choice, check_int
-from nn273.widgets import ShowsItsPicture
+from nn273.widgets import EditsItsState, ShowsItsPicture
 
 __all__ = [
     "FILTER_SIZE",
@@ -327,7 +325,7 @@ def _shape(a):
 # ---- the view ------------------------------------------------------------------------------------
 
 
-class FilterExplorer(ShowsItsPicture, widgets.VBox):
+class FilterExplorer(EditsItsState, ShowsItsPicture, widgets.VBox):
     """The filter explorer widget: digit and filter controls, the picture, a status line.
 
     The keyword arguments are those of `FilterExplorerState`; `self.state` is the state behind it.
@@ -406,31 +404,6 @@ class FilterExplorer(ShowsItsPicture, widgets.VBox):
                 cell.value = float(value)
         self.image.value = self.state.png()
         self.status.value = self.state.summary()
-
-    @contextlib.contextmanager
-    def _sync(self):
-        # Controls set to match the state must not act as if the user had changed them.
-        self._syncing = True
-        try:
-            yield
-        finally:
-            self._syncing = False
-
-    def _apply(self, action):
-        try:
-            action()
-        except (TypeError, ValueError) as error:
-            # Raised in a widget callback, the error would go to the kernel's log, unseen.
-            self.message.value = f'<span style="color: #b00">{html.escape(str(error))}</span>'
-            return
-        self.message.value = ""
-        self.redraw()
-
-    def _on_setting(self, change):
-        if self._syncing:
-            return
-        name = next(n for n, c in self.controls.items() if c is change["owner"])
-        self._apply(lambda: setattr(self.state, name, change["new"]))
 
     def _on_typed(self, change):
         if self._syncing:

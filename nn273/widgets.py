@@ -494,6 +494,39 @@ class ShowsItsPicture:
         return bundle
 
 
+class EditsItsState:
+    """Controls of a widget that set attributes of its `state`: `self.controls` (attribute name ->
+    control, each observed with `_on_setting`), `self.message` (an HTML widget for refusals),
+    `redraw()`. A value the state refuses (TypeError, ValueError) is shown in red under the status
+    line instead of vanishing into the kernel's log; controls set by `redraw` inside `_sync()` do
+    not act as if the user had changed them."""
+
+    _syncing = False
+
+    @contextlib.contextmanager
+    def _sync(self):
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
+    def _apply(self, action):
+        try:
+            action()
+        except (TypeError, ValueError) as error:
+            self.message.value = f'<span style="color: #b00">{html.escape(str(error))}</span>'
+            return
+        self.message.value = ""
+        self.redraw()
+
+    def _on_setting(self, change):
+        if self._syncing:
+            return
+        name = next(n for n, c in self.controls.items() if c is change["owner"])
+        self._apply(lambda: setattr(self.state, name, change["new"]))
+
+
 class Playground(ShowsItsPicture, widgets.VBox):
     """The playground widget: controls, a picture of the network's regions and losses, a status line.
 
