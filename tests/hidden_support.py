@@ -92,10 +92,12 @@ def assert_hidden_tests_and_entries(hidden, functions, entries):
 
 
 def assert_one_definition(entry):
-    """An entry is the one definition of its function, importing nothing and no nn273."""
-    assert entry.source.startswith(f"def {entry.function}("), entry.source
+    """An entry is the one definition of its function (or class, for a capitalized name such as
+    ResidualBlock), importing nothing and no nn273."""
+    kind = "class" if entry.function[:1].isupper() else "def"
+    assert entry.source.startswith(f"{kind} {entry.function}("), entry.source
     assert "import" not in entry.source and "nn273" not in entry.source, entry.source
-    assert entry.source.count("\ndef ") == 0, entry.source
+    assert entry.source.count("\ndef ") == 0 and entry.source.count("\nclass ") == 0, entry.source
 
 
 def assert_no_reference_function(hidden, *reference_names):

@@ -26,6 +26,7 @@ from hidden_support import (
     assert_hidden_tests_and_entries,
     assert_modifying_the_first_argument_fails,
     assert_no_reference_function,
+    assert_one_definition,
     assert_passes_silently,
     assert_reference_rejected,
     assert_stub_fails,
@@ -89,10 +90,7 @@ def test_every_graded_function_has_a_hidden_test_and_catalogue_entries():
 
 @pytest.mark.parametrize("entry", WRONG + RIGHT, ids=entry_id)
 def test_entry_is_one_definition_using_only_the_notebooks_names(entry):
-    kind = "class" if entry.function == "ResidualBlock" else "def"
-    assert entry.source.startswith(f"{kind} {entry.function}("), entry.source
-    assert "import" not in entry.source and "nn273" not in entry.source, entry.source
-    assert entry.source.count("\ndef ") == 0 and entry.source.count("\nclass ") == 0, entry.source
+    assert_one_definition(entry)
 
 
 def test_hidden_module_holds_no_reference_function():
