@@ -1,0 +1,336 @@
+"""The optimizer race of 07_sgd: SGD, momentum and Adam side by side on a 2-D loss surface.
+
+In the spirit of Distill's "Why Momentum Really Works" (Goh, 2017): two weights (w1, w2), a loss
+J(w1, w2) drawn as contours, and the path each optimizer takes from one start, step by step.
+
+- "quadratic": an ill-conditioned bowl, J = (w1**2 + 25 w2**2) / 2. Its curvature is 25 times
+  larger across the valley than along it: a step size small enough not to bounce across the valley
+  crawls along it; momentum builds up speed along the valley's floor.
+- "rosenbrock": Rosenbrock's curved valley, J = (1 - w1)**2 + 100 (w2 - w1**2)**2, minimum at (1, 1).
+
+The gradient may carry noise, as a minibatch's gradient does: `noise` is the standard deviation of
+Gaussian noise added to each of its components, the same draws for the three optimizers. The
+optimizers are torch.optim's SGD, SGD(momentum=...) and Adam (betas (0.9, 0.999)), in float64,
+never nn273.sgd: that module holds 07_sgd's answers, and a student edition for 07 leaves it out.
+
+Two parts, as the course's other explorers. `OptimizerRaceState` is the model (settings, paths,
+losses; no widgets, so it can be tested and scripted); `OptimizerRace` is a thin ipywidgets view.
+
+    >>> state = OptimizerRaceState("quadratic", lr=0.03, momentum=0.9, steps=100)
+    >>> sorted(state.final_losses(), key=state.final_losses().get)[0]
+    'momentum'
+    >>> state.surface = "rosenbrock"      # the learning rate becomes the surface's own default
+
+    >>> OptimizerRace()                  # the widget; where widgets don't render, a PNG
+    OptimizerRace: quadratic, lr 0.03, momentum 0.9, noise 0, 100 steps
+"""
+
+import io
+import math
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+from nn273.validation import check_choice, check_int
+from nn273.widgets import EditsItsState, ShowsItsPicture
+
+__all__ = ["OPTIMIZERS", "SURFACES", "OptimizerRace", "OptimizerRaceState", "loss_surface"]
+
+OPTIMIZERS = ("SGD", "momentum", "Adam")
+COLORS = {"SGD": "C0", "momentum": "C1", "Adam": "C2"}
+SURFACES = {
+    # name: (start, minimum, default lr, view (w1 min, w1 max, w2 min, w2 max))
+    "quadratic": ((-4.5, 1.2), (0.0, 0.0), 0.03, (-5.0, 2.0, -2.0, 2.0)),
+    "rosenbrock": ((-1.5, 2.0), (1.0, 1.0), 0.002, (-2.0, 2.0, -1.0, 3.0)),
+}
+DIVERGED = 1e6  # a path whose weights leave |w| < DIVERGED has diverged: it stops there
+
+
+def loss_surface(name, w1, w2):
+    """J of the surface `name` at (w1, w2): arrays of one shape, or torch tensors."""
+    check_choice(name, "surface", tuple(SURFACES))
+    if name == "quadratic":
+        return (w1**2 + 25.0 * w2**2) / 2.0
+    return (1.0 - w1) ** 2 + 100.0 * (w2 - w1**2) ** 2
+
+
+class OptimizerRaceState:
+    """The race: settings, each optimizer's path and losses; no widgets.
+
+    surface: a name of `SURFACES`; lr: the learning rate of all three (None: the surface's default),
+    momentum: SGD-with-momentum's momentum in [0, 1); noise: the standard deviation of the
+    gradient's noise, >= 0; steps: 1 to 1000; seed: the noise's seed.
+
+    The settings are properties; assigning one re-runs the race. An invalid value raises
+    ValueError/TypeError and leaves the state as it was. Setting `surface` also sets `lr` to the
+    surface's default. `paths[name]` is (steps + 1, 2), the weights from the start on (shorter if
+    the path diverged), `losses[name]` J along it.
+    """
+
+    def __init__(self, surface="quadratic", lr=None, momentum=0.9, noise=0.0, steps=100, seed=0):
+        check_choice(surface, "surface", tuple(SURFACES))
+        self._surface = surface
+        self._lr = _check_lr(SURFACES[surface][2] if lr is None else lr)
+        self._momentum = _check_momentum(momentum)
+        self._noise = _check_noise(noise)
+        self._steps = check_int(steps, "steps", 1, 1000, "Use e.g. 100.")
+        self._seed = check_int(seed, "seed", 0)
+        self._run()
+
+    # ---- settings ----------------------------------------------------------------------------
+
+    @property
+    def surface(self):
+        return self._surface
+
+    @surface.setter
+    def surface(self, name):
+        check_choice(name, "surface", tuple(SURFACES))
+        self._surface, self._lr = name, SURFACES[name][2]
+        self._run()
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, lr):
+        self._lr = _check_lr(lr)
+        self._run()
+
+    @property
+    def momentum(self):
+        return self._momentum
+
+    @momentum.setter
+    def momentum(self, momentum):
+        self._momentum = _check_momentum(momentum)
+        self._run()
+
+    @property
+    def noise(self):
+        return self._noise
+
+    @noise.setter
+    def noise(self, noise):
+        self._noise = _check_noise(noise)
+        self._run()
+
+    @property
+    def steps(self):
+        return self._steps
+
+    @steps.setter
+    def steps(self, steps):
+        self._steps = check_int(steps, "steps", 1, 1000, "Use e.g. 100.")
+        self._run()
+
+    # ---- the race ----------------------------------------------------------------------------
+
+    def _optimizer(self, name, params):
+        if name == "SGD":
+            return torch.optim.SGD(params, lr=self._lr)
+        if name == "momentum":
+            return torch.optim.SGD(params, lr=self._lr, momentum=self._momentum)
+        return torch.optim.Adam(params, lr=self._lr)
+
+    def _run(self):
+        start = SURFACES[self._surface][0]
+        noise = np.random.default_rng(self._seed).standard_normal((self._steps, 2)) * self._noise
+        self.paths, self.losses, self.diverged = {}, {}, {}
+        for name in OPTIMIZERS:
+            w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+            opt = self._optimizer(name, [w])
+            path, diverged = [w.detach().numpy().copy()], False
+            for k in range(self._steps):
+                opt.zero_grad()
+                loss_surface(self._surface, w[0], w[1]).backward()
+                with torch.no_grad():
+                    w.grad += torch.from_numpy(noise[k])
+                opt.step()
+                now = w.detach().numpy().copy()
+                if not np.all(np.isfinite(now)) or np.abs(now).max() > DIVERGED:
+                    diverged = True
+                    break
+                path.append(now)
+            path = np.array(path)
+            self.paths[name], self.diverged[name] = path, diverged
+            self.losses[name] = loss_surface(self._surface, path[:, 0], path[:, 1])
+
+    def final_losses(self):
+        """{optimizer: J at the end of its path} (inf for a path that diverged)."""
+        return {n: math.inf if self.diverged[n] else float(self.losses[n][-1]) for n in OPTIMIZERS}
+
+    def leader(self):
+        """The optimizer with the lowest final loss (the first of OPTIMIZERS on ties)."""
+        final = self.final_losses()
+        return min(OPTIMIZERS, key=lambda n: final[n])
+
+    # ---- text and picture --------------------------------------------------------------------
+
+    def describe(self):
+        """The settings in one deterministic line."""
+        return (
+            f"OptimizerRace: {self._surface}, lr {self._lr:g}, momentum {self._momentum:g}, "
+            f"noise {self._noise:g}, {self._steps} steps"
+        )
+
+    def summary(self):
+        """The status line: the final loss of each optimizer (or 'diverged') and the leader."""
+        parts = [
+            f"{n} {'diverged' if self.diverged[n] else f'{self.losses[n][-1]:.3g}'}"
+            for n in OPTIMIZERS
+        ]
+        return (
+            f"{self._surface} after {self._steps} steps: J "
+            + ", ".join(parts)
+            + f" | lowest: {self.leader()}"
+        )
+
+    def figure(self):
+        """A matplotlib Figure, not registered with pyplot: the paths over the surface's contours,
+        and J against the step (log scale)."""
+        fig = Figure(figsize=(12.0, 4.4))
+        fig.subplots_adjust(left=0.06, right=0.98, bottom=0.13, top=0.9, wspace=0.22)
+        ax_p, ax_l = fig.subplots(1, 2, width_ratios=[1.3, 1])
+        start, minimum, _, (x0, x1, y0, y1) = SURFACES[self._surface]
+        g1, g2 = np.meshgrid(np.linspace(x0, x1, 120), np.linspace(y0, y1, 120))
+        J = loss_surface(self._surface, g1, g2) + 1e-3
+        levels = np.logspace(np.log10(J.min()), np.log10(J.max()), 18)
+        ax_p.contour(g1, g2, J, levels=levels, norm=LogNorm(), cmap="Greys", linewidths=0.7)
+        for name in OPTIMIZERS:
+            path = self.paths[name]
+            ax_p.plot(path[:, 0], path[:, 1], ".-", color=COLORS[name], ms=3, lw=1.2, label=name)
+        ax_p.plot(*start, "ko", ms=6, label="start")
+        ax_p.plot(*minimum, "k*", ms=12, label="minimum")
+        ax_p.set_xlim(x0, x1)
+        ax_p.set_ylim(y0, y1)
+        ax_p.set_xlabel("$w_1$")
+        ax_p.set_ylabel("$w_2$")
+        ax_p.legend(loc="upper right", fontsize="small")
+        ax_p.set_title(self.describe().removeprefix("OptimizerRace: "), fontsize="medium")
+        for name in OPTIMIZERS:
+            losses = self.losses[name]
+            ax_l.semilogy(
+                np.arange(len(losses)),
+                losses + 1e-12,
+                color=COLORS[name],
+                label=name + (" (diverged)" if self.diverged[name] else ""),
+            )
+        ax_l.set_xlim(0, self._steps)
+        ax_l.set_xlabel("step")
+        ax_l.set_ylabel("loss J (log scale)")
+        ax_l.grid(True, which="major", alpha=0.3)
+        ax_l.legend(fontsize="small")
+        ax_l.set_title(f"lowest after {self._steps} steps: {self.leader()}", fontsize="medium")
+        return fig
+
+    def png(self, dpi=80):
+        """The `figure` as PNG bytes (960 x 352 pixels at the default dpi)."""
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
+
+
+def _check_lr(lr):
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+        raise TypeError(f"lr must be a number; got {type(lr).__name__} {lr!r}")
+    if not (math.isfinite(lr) and 0 < lr <= 10):
+        raise ValueError(f"lr must be a number in (0, 10]; got {lr!r}. Use e.g. 0.05.")
+    return float(lr)
+
+
+def _check_momentum(momentum):
+    if isinstance(momentum, bool) or not isinstance(
+        momentum, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"momentum must be a number; got {type(momentum).__name__} {momentum!r}")
+    if not (0 <= momentum < 1):
+        raise ValueError(f"momentum must be in [0, 1); got {momentum!r}. Use e.g. 0.9.")
+    return float(momentum)
+
+
+def _check_noise(noise):
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
+        raise TypeError(f"noise must be a number; got {type(noise).__name__} {noise!r}")
+    if not (math.isfinite(noise) and 0 <= noise <= 100):
+        raise ValueError(f"noise must be a number in [0, 100]; got {noise!r}. Use e.g. 1.")
+    return float(noise)
+
+
+# ---- the view ------------------------------------------------------------------------------------
+
+
+class OptimizerRace(EditsItsState, ShowsItsPicture, widgets.VBox):
+    """The optimizer race widget: controls, a status line, the picture.
+
+    The keyword arguments are those of `OptimizerRaceState`; `self.state` is the state behind it.
+    Controls, by their `description`: "surface" (a dropdown: quadratic, rosenbrock), "lr" (a
+    logarithmic slider, 1e-4 to 1), "momentum" (0 to 0.99), "noise" (0 to 10), "steps" (10 to 500).
+    Every change re-runs the race and redraws. The status line is `state.summary()`:
+    "<surface> after <n> steps: J SGD <J>, momentum <J>, Adam <J> | lowest: <name>".
+    A refused value is reported in red below it and changes nothing.
+
+    Displayed, it shows the live widget where widgets render, and elsewhere (GitHub, nbconvert)
+    a PNG of the current picture; its text/plain is `state.describe()`, deterministic for nbval.
+    """
+
+    def __init__(self, surface="quadratic", lr=None, momentum=0.9, noise=0.0, steps=100, seed=0):
+        self.state = state = OptimizerRaceState(surface, lr, momentum, noise, steps, seed)
+        style = {"description_width": "70px"}
+        layout = widgets.Layout(width="360px")
+        self.controls = {
+            "surface": widgets.Dropdown(
+                options=list(SURFACES), value=state.surface, description="surface"
+            ),
+            "lr": widgets.FloatLogSlider(
+                value=state.lr,
+                base=10,
+                min=-4,
+                max=0,
+                step=0.05,
+                description="lr",
+                readout_format=".2g",
+            ),
+            "momentum": widgets.FloatSlider(
+                value=state.momentum, min=0.0, max=0.99, step=0.01, description="momentum"
+            ),
+            "noise": widgets.FloatSlider(
+                value=state.noise, min=0.0, max=10.0, step=0.1, description="noise"
+            ),
+            "steps": widgets.IntSlider(
+                value=state.steps, min=10, max=500, step=10, description="steps"
+            ),
+        }
+        for control in self.controls.values():
+            control.style, control.layout = style, layout
+            control.continuous_update = False
+            control.observe(self._on_setting, names="value")
+        self.status = widgets.Label()
+        self.message = widgets.HTML()  # why the last value was refused; empty when all is well
+        self.image = widgets.Image(format="png")
+        super().__init__(
+            children=[
+                widgets.HBox(
+                    [
+                        widgets.VBox(list(self.controls.values())[:3]),
+                        widgets.VBox(list(self.controls.values())[3:]),
+                    ]
+                ),
+                self.status,
+                self.message,
+                self.image,
+            ]
+        )
+        self.redraw()
+
+    def redraw(self):
+        """Bring the controls, the picture and the status line up to date with `state`."""
+        with self._sync():
+            for name, control in self.controls.items():
+                control.value = getattr(self.state, name)
+        self.image.value = self.state.png()
+        self.status.value = self.state.summary()
