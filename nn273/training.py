@@ -45,14 +45,20 @@ def init_mlp(sizes, seed=0):
     return params
 
 
+def _mm(A, B):
+    """A @ B by torch: its thread setting holds (the notebooks use one thread), where NumPy's BLAS
+    would start a thread per core and, on a busy machine, wait for them ten times longer."""
+    return (torch.from_numpy(A) @ torch.from_numpy(B)).numpy()
+
+
 def _forward(params, X):
     hidden = []
     A = X
     for W, b in params[:-1]:
-        A = np.maximum(A @ W + b, 0.0)
+        A = np.maximum(_mm(A, W) + b, 0.0)
         hidden.append(A)
     W, b = params[-1]
-    R = A @ W + b
+    R = _mm(A, W) + b
     R = R - R.max(axis=1, keepdims=True)
     log_p = R - np.log(np.exp(R).sum(axis=1, keepdims=True))
     return hidden, log_p
@@ -60,15 +66,19 @@ def _forward(params, X):
 
 def log_loss(params, X, y):
     """J: the mean negative log-probability of the labels y (N,) for inputs X (N, D)."""
-    _, log_p = _forward(params, np.asarray(X, dtype=float))
+    _, log_p = _forward(
+        [(np.asarray(W, dtype=float), np.asarray(b, dtype=float)) for W, b in params],
+        np.ascontiguousarray(X, dtype=float),
+    )
     y = np.asarray(y)
     return float(-log_p[np.arange(len(y)), y].mean())
 
 
 def loss_and_grads(params, X, y):
     """(J, grads): the log-loss on X (N, D), y (N,) and its gradients, a list of (dW, db) like params."""
-    X = as_array(X, "X", ndim=2)
+    X = np.ascontiguousarray(as_array(X, "X", ndim=2))
     y = np.asarray(y)
+    params = [(np.asarray(W, dtype=float), np.asarray(b, dtype=float)) for W, b in params]
     hidden, log_p = _forward(params, X)
     N = len(y)
     J = float(-log_p[np.arange(N), y].mean())
@@ -80,9 +90,9 @@ def loss_and_grads(params, X, y):
     for layer in reversed(range(len(params))):
         W, _ = params[layer]
         A = inputs[layer]
-        grads.append((A.T @ dR, dR.sum(axis=0)))
+        grads.append((_mm(A.T, dR), dR.sum(axis=0)))
         if layer:
-            dR = (dR @ W.T) * (A > 0)
+            dR = _mm(dR, W.T) * (A > 0)
     return J, grads[::-1]
 
 
