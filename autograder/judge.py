@@ -313,7 +313,8 @@ class KernelObject:
         return _value(self._link.request("getattr", {"handle": self._id}, attr=name), f"{self._type}.{name}")
 
     def __call__(self, *args, **kwargs):
-        return _value(self._link.request("call", {"handle": self._id}, args, kwargs, guard=_guard()), self._type)
+        outcome = self._link.request("call", {"handle": self._id}, args, kwargs, guard=_guard(args))
+        return _value(_dicts_back(args, outcome), self._type)
 
     def __iter__(self):
         return iter(_value(self._link.request("iter", {"handle": self._id}), f"iterating a {self._type}"))
@@ -332,8 +333,8 @@ class KernelObject:
 
     __hash__ = object.__hash__
 
-    def facts(self, args, kwargs, forbid=(), require=(), name=None):
-        return remote_facts(self._link, {"handle": self._id}, args, kwargs, forbid, require, name or self._type)
+    def facts(self, args, kwargs, forbid=(), require=(), name=None, updates=()):
+        return remote_facts(self._link, {"handle": self._id}, args, kwargs, forbid, require, name or self._type, updates)
 
 
 class Proxy:
@@ -347,15 +348,18 @@ class Proxy:
         return f"<student function {self._name}>"
 
     def __call__(self, *args, **kwargs):
-        return _value(self._link.request("call", {"name": self._name}, args, kwargs, guard=_guard()), self._name)
+        outcome = self._link.request("call", {"name": self._name}, args, kwargs, guard=_guard(args))
+        return _value(_dicts_back(args, outcome), self._name)
 
-    def facts(self, args, kwargs, forbid=(), require=(), name=None):
-        return remote_facts(self._link, {"name": self._name}, args, kwargs, forbid, require, self._name)
+    def facts(self, args, kwargs, forbid=(), require=(), name=None, updates=()):
+        return remote_facts(self._link, {"name": self._name}, args, kwargs, forbid, require, self._name, updates)
 
 
-def remote_facts(link, target, args, kwargs, forbid, require, name):
-    """guard.guarded_call's facts, for a call made in the kernel (see autograder/kernelside/guard.py)."""
-    guard = {"errstate": np.geterr(), "forbid": sorted(forbid), "require": sorted(require), "inputs": True}
+def remote_facts(link, target, args, kwargs, forbid, require, name, updates=()):
+    """guard.guarded_call's facts, for a call made in the kernel (see autograder/kernelside/guard.py);
+    "updated" holds the arguments at positions `updates` as the call left them in the kernel."""
+    guard = {"errstate": np.geterr(), "forbid": sorted(forbid), "require": sorted(require), "inputs": True,
+             "updates": [int(i) for i in updates]}
     if forbid:
         link.forbid_asked.setdefault(name, set()).update(forbid)
     outcome = link.request("call", target, args, kwargs, guard=guard)
@@ -366,6 +370,7 @@ def remote_facts(link, target, args, kwargs, forbid, require, name):
         "forbidden": [str(x)[:300] for x in (outcome.get("forbidden") or [])][:5],
         "required": outcome.get("required") is True,
         "modified": outcome.get("modified") if isinstance(outcome.get("modified"), str) else None,
+        "updated": outcome.get("updated") if isinstance(outcome.get("updated"), list) else [],
     }
     if facts["forbidden"]:
         link.evidence.append((name, facts["forbidden"][0]))
@@ -384,9 +389,22 @@ def _pairs(items):
     return pairs[:20]
 
 
-def _guard():
-    """What a plain call inherits from the test around it: NumPy's error state."""
-    return {"errstate": np.geterr()}
+def _guard(args=()):
+    """What a plain call inherits from the test around it: NumPy's error state; and the dicts among
+    its arguments come back as the call left them (`_dicts_back`)."""
+    return {"errstate": np.geterr(), "updates": [i for i, a in enumerate(args) if type(a) is dict]}
+
+
+def _dicts_back(args, outcome):
+    """A plain call passes its dict arguments by reference, as Python does: each of the test's dicts
+    gets the items its copy in the kernel was left with (batchnorm's running statistics)."""
+    updated = outcome.get("updated") if outcome.get("status") == "ok" else None
+    if isinstance(updated, list):
+        for i, new in zip((i for i, a in enumerate(args) if type(a) is dict), updated):
+            if isinstance(new, dict):
+                args[i].clear()
+                args[i].update(new)
+    return outcome
 
 
 def _exception(outcome, name):

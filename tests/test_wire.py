@@ -107,3 +107,31 @@ def test_framed_messages_over_a_socket():
             wire.receive(right)
         left.close()
         assert wire.receive(right) is None
+
+
+@pytest.mark.parametrize("bits", [np.random.PCG64, np.random.MT19937, np.random.Philox, np.random.SFC64])
+def test_a_random_generator_crosses_as_its_state_and_the_sender_does_not_advance(bits):
+    rng = np.random.Generator(bits(273))
+    back = wire.decode(wire.encode(rng))
+    assert type(back) is np.random.Generator and type(back.bit_generator) is bits
+    assert np.array_equal(back.permutation(50), rng.permutation(50))  # same draws, each its own
+    assert back.random() == rng.random()
+
+
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ({"bit_generator": "os.system", "state": {}}, "must be one of"),
+        ({"bit_generator": "PCG64", "state": {"state": "x", "inc": 1}}, "not a valid state"),
+        ("PCG64", "must be one of"),
+    ],
+)
+def test_a_hostile_generator_state_is_refused(state, message):
+    text = json.dumps({"t": "generator", "state": json.loads(wire.encode(state))})
+    with pytest.raises(wire.WireError, match=message):
+        wire.decode(text)
+
+
+def test_the_legacy_random_state_does_not_cross():
+    with pytest.raises(wire.WireError, match="cannot"):
+        wire.encode(np.random.RandomState(1))

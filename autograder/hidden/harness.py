@@ -8,8 +8,9 @@ anything a submission returns:
 
 - `call` runs the student's function under NumPy's error checks and records its warnings (nbgrader
   scores a test cell that writes to stderr as zero, so a warning must fail loudly and say why),
-  checks that the function left its array arguments unchanged, and that it did not call the nn273
-  reference implementation of the exercise under test (autograder/kernelside/guard.py).
+  checks that the function left its array arguments unchanged (but those its contract lets it
+  update, `updates=`), and that it did not call the nn273 reference implementation of the exercise
+  under test (autograder/kernelside/guard.py).
 - `as_float` converts a result with `np.asarray(..., dtype=float)` before any comparison, so an object
   whose `__eq__` always returns True cannot pass.
 - `assert_close` and `assert_gradient` fail with the index, the expected and the received values.
@@ -67,23 +68,28 @@ class Harness:
                 raise
             raise HiddenTestFailure(f"{exc} {text}") from exc.__cause__
 
-    def call(self, fn, *args, forbid=(), require=(), case=None, **kwargs):
+    def call(self, fn, *args, forbid=(), require=(), updates=(), case=None, **kwargs):
         """Call the student's `fn`: warnings are errors, inputs must stay unchanged, no reference calls.
 
         forbid: more modules (e.g. torch.autograd) whose Python functions `fn` must not call.
         require: modules of which `fn` must call at least one Python function (e.g. torch.autograd
         in an exercise that asks for autograd).
+        updates: positions (0-based) of the arguments that `fn` may change in place, as its contract
+        says (batchnorm's running statistics, a dict): they are not checked for changes, and while
+        grading their state after the call in the kernel is written back into the test's own
+        objects (a dict's items, a list's items, an array's values), so the test sees what a caller
+        in the kernel would.
         case: the test's own account of the call, e.g. "softmax(R) for R = [[1, 2]]", added to any
         failure as "; this was <case>".
         """
         try:
-            return self._guarded_call(fn, args, kwargs, forbid, require)
+            return self._guarded_call(fn, args, kwargs, forbid, require, tuple(updates))
         except HiddenTestFailure as exc:
             if case is None:
                 raise
             raise HiddenTestFailure(f"{exc}; this was {case}") from exc.__cause__
 
-    def _guarded_call(self, fn, args, kwargs, forbid, require):
+    def _guarded_call(self, fn, args, kwargs, forbid, require, updates=()):
         name = getattr(fn, "__name__", None) or type(fn).__name__
         if not callable(fn):
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
@@ -91,7 +97,7 @@ class Harness:
         required = [m.__name__ for m in require]
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             if _judged(fn):  # grading: fn runs in the student's kernel, the facts come back as data
-                facts = fn.facts(args, kwargs, forbid=forbidden, require=required, name=name)
+                facts = fn.facts(args, kwargs, forbid=forbidden, require=required, name=name, updates=updates)
             else:
                 facts = guarded_call(
                     fn,
@@ -101,8 +107,12 @@ class Harness:
                     forbid=module_places(forbidden),
                     forbid_modules=forbidden,
                     require=module_places(required),
+                    updates=updates,
                 )
-        return _verdict(name, facts, args, kwargs, forbidden, required)
+        value = _verdict(name, facts, args, kwargs, forbidden, required)
+        if _judged(fn):
+            _write_back(name, [args[i] for i in updates], facts.get("updated") or [])
+        return value
 
     def as_float(self, value, what, shape=None, hint=""):
         """`np.asarray(value, dtype=float)` with a clear failure, and the expected shape checked."""
@@ -194,6 +204,25 @@ _SEED = None
 def _judged(fn):
     """fn is a student's function in a grading kernel (autograder.judge), not one in this process."""
     return type(fn).__module__ == "autograder.judge" and hasattr(fn, "facts")
+
+
+def _write_back(name, originals, updated):
+    """Give the test's own objects the state their copies in the kernel were left in."""
+    if len(updated) != len(originals):
+        raise HiddenTestFailure(f"{name}: the kernel did not report the arguments it may update")
+    for original, new in zip(originals, updated):
+        if isinstance(original, dict) and isinstance(new, dict):
+            original.clear()
+            original.update(new)
+        elif isinstance(original, list) and isinstance(new, list):
+            original[:] = new
+        elif isinstance(original, np.ndarray) and isinstance(new, np.ndarray) and new.shape == original.shape:
+            np.copyto(original, new, casting="unsafe")
+        else:
+            raise HiddenTestFailure(
+                f"{name} changed an argument it may update into something else "
+                f"({type(original).__name__} -> {_kind(new)})"
+            )
 
 
 def _verdict(name, facts, args, kwargs, forbidden, required):

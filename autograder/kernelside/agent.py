@@ -107,6 +107,7 @@ def _call(fn, args, kwargs, guard):
         forbid_modules=[str(m) for m in guard.get("forbid", [])],
         require=module_places(guard.get("require", [])),
         inputs=bool(guard.get("inputs")),
+        updates=[i for i in guard.get("updates") or [] if type(i) is int],
     )
     exc = facts.pop("exception")
     outcome = {"status": "raised", **_exception(exc)} if exc is not None else {"status": "ok"}

@@ -2,7 +2,8 @@
 
 `guarded_call` runs `fn(*args, **kwargs)` and reports what happened as plain facts: the value or the
 exception, the warnings it issued, the functions of forbidden modules it called, whether it called a
-required module, and which array argument it modified. The hidden-test harness turns the facts into
+required module, which array argument it modified, and the values after the call of the arguments
+it may change (batchnorm's running statistics). The hidden-test harness turns the facts into
 a verdict: in-process when a solution notebook runs its own tests, in the grader's process (from
 facts the kernel sent back as data) while grading.
 """
@@ -19,8 +20,8 @@ __all__ = ["guarded_call", "module_places"]
 MAX_WARNINGS = 20
 
 
-def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=True, forbid_modules=()):
-    """Call fn; returns {"value", "exception", "warnings", "forbidden", "required", "modified"}.
+def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=True, forbid_modules=(), updates=()):
+    """Call fn; returns {"value", "exception", "warnings", "forbidden", "required", "modified", "updated"}.
 
     errstate: NumPy's error handling during the call (e.g. {"over": "raise"}).
     forbid, require: sets of files and folders (see `module_places`) whose Python functions fn must
@@ -28,8 +29,11 @@ def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=
     forbid_modules: names of modules (e.g. "torch") whose built-in functions, written in C, fn must
     not call either (torch.from_numpy, torch.conv2d and Tensor.numpy run no Python code).
     inputs: check that the array arguments (also inside lists, tuples and dicts) are unchanged.
+    updates: positions (0-based) of the arguments fn may change in place, as its contract says; they
+    are left out of that check, and "updated" holds them as they are after the call.
     """
-    before = _snapshot(args, kwargs) if inputs else []
+    updates = [i for i in updates if type(i) is int and 0 <= i < len(args)]
+    before = _snapshot(args, kwargs, skip=updates) if inputs else []
     seen = {"forbidden": [], "required": False}
 
     def profile(frame, event, arg):
@@ -63,6 +67,7 @@ def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=
     facts["forbidden"] = seen["forbidden"]
     facts["required"] = seen["required"]
     facts["modified"] = _changed(before, args, kwargs) if inputs else None
+    facts["updated"] = [args[i] for i in updates]
     return facts
 
 
@@ -106,15 +111,16 @@ def _leaves(value, path):
             yield from _leaves(item, f"{path}[{key!r}]")
 
 
-def _inputs(args, kwargs):
+def _inputs(args, kwargs, skip=()):
     for i, a in enumerate(args):
-        yield from _leaves(a, f"argument number {i + 1}")
+        if i not in skip:
+            yield from _leaves(a, f"argument number {i + 1}")
     for k, v in kwargs.items():
         yield from _leaves(v, k)
 
 
-def _snapshot(args, kwargs):
-    return [(path, np.array(a, copy=True)) for path, a in _inputs(args, kwargs)]
+def _snapshot(args, kwargs, skip=()):
+    return [(path, np.array(a, copy=True)) for path, a in _inputs(args, kwargs, skip)]
 
 
 def _changed(before, args, kwargs):

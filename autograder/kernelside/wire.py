@@ -1,8 +1,10 @@
 """The data-only encoding between the grader and a grading kernel, the same on both sides.
 
 Values cross as JSON text. What may cross: None, bools, ints, floats (nan and inf included),
-strings, lists, tuples, dicts with string keys, NumPy arrays and scalars of plain numeric dtypes, and
-torch tensors (as their values, dtype and requires_grad). Everything else is replaced on the way out
+strings, lists, tuples, dicts with string keys, NumPy arrays and scalars of plain numeric dtypes,
+torch tensors (as their values, dtype and requires_grad), and NumPy random Generators (as their bit
+generator's state: the copy that crosses draws the same numbers, and the sender's own generator does
+not advance). Everything else is replaced on the way out
 by the `other` callback of `encode` (the kernel makes it a handle to an object that stays in the
 kernel; the grader refuses). Decoding builds only those plain types: nothing is unpickled, imported
 or evaluated, and sizes and depth are bounded, so a hostile kernel can send wrong values but nothing
@@ -18,13 +20,15 @@ import math
 
 import numpy as np
 
-__all__ = ["DTYPES", "MAX_DEPTH", "MAX_BYTES", "WireError", "decode", "encode", "receive", "send"]
+__all__ = ["BIT_GENERATORS", "DTYPES", "MAX_DEPTH", "MAX_BYTES", "WireError", "decode", "encode", "receive", "send"]
 
 # Plain numeric dtypes only: no object, string, structured or datetime arrays.
 DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
      "float16", "float32", "float64"]
 )  # fmt: skip
+# The bit generators of numpy.random whose state is plain data (ints, and an array for MT19937).
+BIT_GENERATORS = frozenset(["MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64"])
 MAX_DEPTH = 24
 MAX_BYTES = 256 * 2**20  # of one message's JSON text
 
@@ -115,6 +119,8 @@ def _pack(value, other, depth):
         return {"t": "tuple", "items": [_pack(v, other, depth + 1) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
         return {"t": "dict", "items": [[k, _pack(v, other, depth + 1)] for k, v in value.items()]}
+    if type(value) is np.random.Generator and type(value.bit_generator).__name__ in BIT_GENERATORS:
+        return {"t": "generator", "state": _pack(value.bit_generator.state, None, depth + 1)}
     tensor = _tensor_type()
     if tensor is not None and type(value) in (tensor, _parameter_type()):
         packed = _pack_array("tensor", value.detach().cpu().numpy())
@@ -169,6 +175,8 @@ def _unpack(tree, handle, callback, depth, layout=False):
                 t.requires_grad_(True)
             return t
         return array
+    if tag == "generator":
+        return _generator(_unpack(tree.get("state"), None, None, depth + 1))
     if tag == "handle" and handle is not None:
         return handle(_int(tree, "id"), str(tree.get("type", "object"))[:200])
     if tag == "callback" and callback is not None:
@@ -217,6 +225,19 @@ def _with_strides(values, strides):
         return values
     laid[...] = values
     return laid
+
+
+def _generator(state):
+    """A new numpy Generator in `state` (a bit generator's `.state`), of an allowed bit generator."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in BIT_GENERATORS:
+        raise WireError(f"a random generator must be one of {', '.join(sorted(BIT_GENERATORS))}")
+    bits = getattr(np.random, name)()
+    try:
+        bits.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise WireError(f"not a valid state of {name}: {exc}"[:300]) from None
+    return np.random.Generator(bits)
 
 
 def _list(tree, key):
