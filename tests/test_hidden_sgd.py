@@ -291,3 +291,61 @@ def test_solution_passes_under_any_run_seed(name, seed):
             _run(name, solution[name])
     finally:
         harness.set_seed(before)
+
+
+# ------------------------------------------------------------------ judged, as while grading
+class Loopback:
+    """A grader's link to a "kernel" in this process (as tests/test_harness.py's): every request
+    crosses the wire both ways as data, and the kernel side's own code makes the call, so the
+    hidden tests run here as they do while grading: a Generator crosses as its state, and a dict
+    argument comes back only where the test lets it (updates=)."""
+
+    def __init__(self, functions):
+        self.functions, self.forbid_asked, self.evidence = functions, {}, []
+
+    def request(self, op, target, args=(), kwargs=None, attr=None, guard=None):
+        from autograder.kernelside import agent, wire
+
+        assert op == "call"
+        args = wire.decode(wire.encode(list(args)), layout=True)
+        kwargs = wire.decode(wire.encode(dict(kwargs or {})), layout=True)
+        outcome = agent._call(self.functions[target["name"]], args, kwargs, guard or {})
+        return wire.decode(wire.encode(outcome))
+
+
+def _judged(fn):
+    from autograder.judge import Proxy
+
+    return Proxy(Loopback({fn.__name__: fn}), fn.__name__)
+
+
+def _as_list(fn):
+    """fn's batches as a list (a generator would stay in the kernel, which the loopback has not)."""
+
+    def iterate_minibatches(X, y, batch_size, rng=None):
+        return list(fn(X, y, batch_size, rng))
+
+    return iterate_minibatches
+
+
+def _entry(function, description):
+    [entry] = [e for e in WRONG + RIGHT if e.function == function and e.description == description]
+    return define(entry, KERNEL)
+
+
+def test_judged_minibatches_draw_from_the_generator_sent():
+    _run("iterate_minibatches", _judged(_as_list(SOLUTION["iterate_minibatches"])))
+    _run(
+        "iterate_minibatches",
+        _judged(
+            _entry("iterate_minibatches", "a list, the indices shuffled in place with rng.shuffle")
+        ),
+    )
+    for description in [
+        "a generator of its own, not the rng given",
+        "the rng ignored: never shuffled",
+        "X shuffled but not y",
+    ]:
+        wrong = _as_list(_entry("iterate_minibatches", description))
+        with pytest.raises(HiddenTestFailure, match="iterate_minibatches"):
+            _run("iterate_minibatches", _judged(wrong))

@@ -11,9 +11,9 @@ torch nor modify any input (the state dict's arrays included).
 The minibatches are checked for every example exactly once per pass (X and y moved together, one
 more smaller batch at the end when b does not divide N), for their order without an rng, and with
 an rng for an order that is not the examples' own, the same for the same seed and another for
-another seed. While grading, the rng is a NumPy Generator made in the student's kernel (the kernel's
-`np.random.default_rng(seed)`), as only plain data crosses to the kernel; any permutation drawn from
-it is right.
+another seed. The rng is `np.random.default_rng(seed)`, a fresh one for every pass; while grading it
+crosses to the student's kernel as its bit generator's state, so the kernel's copy draws the same
+numbers. Any permutation drawn from it is right.
 
 `test_answer_<name>(answer)` checks the answer to a question of the notebook (a number or a letter)
 without telling the expected one.
@@ -166,7 +166,7 @@ def _pass(fn, X, y, b, seed, note):
     """One pass of fn(X, y, b, rng): the order of the examples, checked for coverage and sizes."""
     N = len(X)
     what = f"iterate_minibatches(X, y, batch_size={b}, rng) for X of shape {X.shape}, y of shape {y.shape}, {note}"
-    rng = None if seed is None else _generator(fn, seed)
+    rng = None if seed is None else np.random.default_rng(seed)  # a fresh generator for every pass
     result = H.call(fn, X, y, b, rng, forbid=[torch], case=what)
     if not isinstance(result, (list, tuple)) and not hasattr(type(result), "__iter__"):
         raise HiddenTestFailure(
@@ -225,21 +225,6 @@ def _pass(fn, X, y, b, seed, note):
             f"received sizes {sizes}"
         )
     return order
-
-
-def _generator(fn, seed):
-    """np.random.default_rng(seed) where fn runs: in this process, or in the student's kernel while
-    grading (a kernel object; a Generator of the grader cannot cross to the kernel)."""
-    if type(fn).__module__ != "autograder.judge":
-        return np.random.default_rng(seed)
-    outcome = fn._link.request("value", {"name": "np"})
-    kernel_np = outcome.get("value") if outcome.get("status") == "ok" else None
-    if type(kernel_np).__name__ != "KernelObject":
-        raise HiddenTestFailure(
-            "iterate_minibatches is tested with a NumPy Generator made by the notebook's numpy: keep "
-            "`import numpy as np` in the notebook's first cell"
-        )
-    return kernel_np.random.default_rng(seed)
 
 
 def _short(order):
