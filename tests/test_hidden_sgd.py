@@ -210,9 +210,11 @@ def test_modifying_the_state_fails():
         state["t"] = result[1]["t"]
         return result
 
-    with pytest.raises(HiddenTestFailure, match=r"modified its argument number 3\['m'\]"):
+    with pytest.raises(
+        HiddenTestFailure, match=r"modified its argument state .*values of state\['m'\] changed"
+    ):
         _run("adam_step", vandal_arrays)
-    with pytest.raises(HiddenTestFailure, match=r"modified its argument state"):
+    with pytest.raises(HiddenTestFailure, match=r"modified its argument state .*key 't' added"):
         _run("adam_step", vandal_t)
 
 
@@ -349,3 +351,31 @@ def test_judged_minibatches_draw_from_the_generator_sent():
         wrong = _as_list(_entry("iterate_minibatches", description))
         with pytest.raises(HiddenTestFailure, match="iterate_minibatches"):
             _run("iterate_minibatches", _judged(wrong))
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "m and v updated in place in the state",
+        "the state dict itself changed and returned",
+        "t counted in the caller's dict (state['t'] += 1) from the second step on",
+        "m scaled in place on the caller's array (state['m'] *= beta1)",
+    ],
+)
+def test_judged_adam_that_changes_the_state_given_fails(description):
+    """While grading the state dict crosses to the kernel as a copy: only updates=[2] brings the
+    kernel's dict back, where a change to it (an int t included) shows."""
+    with pytest.raises(HiddenTestFailure, match="adam_step modified its argument state"):
+        _run("adam_step", _judged(_entry("adam_step", description)))
+
+
+def test_judged_steps_pass_and_an_in_place_velocity_fails():
+    for name in STEPS:
+        _run(name, _judged(SOLUTION[name]))
+    for description in [
+        "the lecture's formula",
+        "torch's arrangement: lr / (1 - beta1**t) and sqrt(v) / sqrt(1 - beta2**t) + eps",
+    ]:
+        _run("adam_step", _judged(_entry("adam_step", description)))
+    with pytest.raises(HiddenTestFailure, match="modified its argument number 3"):
+        _run("momentum_step", _judged(_entry("momentum_step", "the velocity updated in place")))

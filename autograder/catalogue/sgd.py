@@ -214,6 +214,31 @@ def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     v_hat = state["v"] / (1 - beta2 ** state["t"])
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), state
 """),
+    Wrong("adam_step", "t counted in the caller's dict (state['t'] += 1) from the second step on", """\
+def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, dw = np.asarray(w, dtype=float), np.asarray(dw, dtype=float)
+    if not state:
+        state = {"m": np.zeros_like(w), "v": np.zeros_like(w), "t": 0}
+    state["t"] += 1
+    t = state["t"]
+    m = beta1 * state["m"] + (1 - beta1) * dw
+    v = beta2 * state["v"] + (1 - beta2) * dw**2
+    w = w - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+    return w, {"m": m, "v": v, "t": t}
+"""),
+    Wrong("adam_step", "m scaled in place on the caller's array (state['m'] *= beta1)", """\
+def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, dw = np.asarray(w, dtype=float), np.asarray(dw, dtype=float)
+    if not state:
+        state = {"m": np.zeros_like(w), "v": np.zeros_like(w), "t": 0}
+    t = state["t"] + 1
+    m = state["m"]
+    m *= beta1
+    m += (1 - beta1) * dw
+    v = beta2 * state["v"] + (1 - beta2) * dw**2
+    w = w - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+    return w, {"m": m, "v": v, "t": t}
+"""),
     Wrong("adam_step", "the bias-corrected averages kept as the state", _variant(
         _ADAM, 'return w, {"m": m, "v": v, "t": t}', 'return w, {"m": m_hat, "v": v_hat, "t": t}')),
     Right("adam_step", "the lecture's formula", _ADAM),

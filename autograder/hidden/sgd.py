@@ -6,7 +6,9 @@ rate drawn anew for every step, on weights of several shapes (0-d, 1-d, square a
 with torch.optim (SGD, SGD(momentum=...), Adam) in float64, run here in the grader on the same
 gradients and learning rates: the weights, the move they made, the velocity and Adam's m, v and t.
 Tiny gradients and a large eps make eps's place in Adam's formula visible. The steps must not call
-torch nor modify any input (the state dict's arrays included).
+torch nor modify any input: the arrays are checked by the harness; Adam's state dict is passed with
+`updates=[2]`, so that while grading the kernel's dict after the call comes back, and it must equal
+a copy taken before the call (its keys, t, and m's and v's values).
 
 The minibatches are checked for every example exactly once per pass (X and y moved together, one
 more smaller batch at the end when b does not divide N), for their order without an rng, and with
@@ -311,11 +313,12 @@ def test_adam_step(adam_step):
                 f"lr = {lr:.6g}"
                 + (", state = {} (the first step)" if step == 0 else ", state from the step before")
             )
-            given = {
-                k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v
-                for k, v in state.items()
-            }
-            result = H.call(adam_step, w, g, state, lr, **hyper, forbid=[torch], case=what)
+            given = _copy(state)
+            # updates=[2]: while grading, the kernel's state dict after the call comes back into
+            # `state`, so a change made to it there (state["t"] += 1, state["m"] *= beta1) shows here
+            result = H.call(
+                adam_step, w, g, state, lr, **hyper, updates=[2], forbid=[torch], case=what
+            )
             _state_unchanged(state, given, what)
             got, new_state = _pair(result, what, "(w, state)")
             if not isinstance(new_state, dict) or not {"m", "v", "t"} <= set(new_state):
@@ -399,19 +402,60 @@ def _compare_weights(got, want, before, what, hint):
     H.assert_close(got, want, f"w returned by {what}", rtol=1e-10, atol=1e-12, hint=hint)
 
 
-def _state_unchanged(state, given, what):
-    """The state dict given keeps its keys and t (its arrays are checked by the harness)."""
+def _copy(value):
+    """A deep copy of plain data (dicts, lists, tuples, arrays); other objects as they are."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy(v) for v in value)
+    return value
 
-    def same(a, b):
-        if isinstance(b, np.ndarray):
-            return isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
-        return a is b or (type(a) is type(b) and isinstance(a, (int, float)) and a == b)
 
-    if set(state) != set(given) or not all(same(state[k], given[k]) for k in given):
-        raise HiddenTestFailure(
-            f"adam_step modified its argument state (the dict); {what}. Return a new dict, "
-            f"e.g. {{'m': m, 'v': v, 't': t}}, and leave the one given as it was"
+def _same(a, b):
+    """a is what b was: the same arrays (shape, dtype, values), numbers, containers."""
+    if isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
         )
+    if isinstance(b, dict):
+        return isinstance(a, dict) and set(a) == set(b) and all(_same(a[k], b[k]) for k in b)
+    if isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(b, (bool, int, float, complex, str, np.generic)) or b is None:
+        return type(a) is type(b) and (a == b or (a != a and b != b))
+    return a is b or type(a) is type(b)  # an object left in the kernel comes back as a new handle
+
+
+def _state_unchanged(state, given, what):
+    """The state dict given is as it was: keys, t, and the values of m and v (the dict is not
+    checked by the harness: it is passed with updates=[2], to come back from the kernel)."""
+    if _same(state, given):
+        return
+    changed = sorted(set(state) ^ set(given)) or [k for k in given if not _same(state[k], given[k])]
+    raise HiddenTestFailure(
+        f"adam_step modified its argument state (the dict given: {_changes(state, given, changed)}); "
+        f"{what}. Return a new dict, e.g. {{'m': m, 'v': v, 't': t}}, with new arrays "
+        f"(m = beta1 * m + ..., not m *= beta1), and leave the one given as it was"
+    )
+
+
+def _changes(state, given, keys):
+    shown = []
+    for key in keys[:3]:
+        if key not in given:
+            shown.append(f"key {key!r} added")
+        elif key not in state:
+            shown.append(f"key {key!r} removed")
+        elif isinstance(given[key], np.ndarray):
+            shown.append(f"the values of state[{key!r}] changed")
+        else:
+            shown.append(f"state[{key!r}] was {given[key]!r}, now {state[key]!r}")
+    return "; ".join(shown)
 
 
 def _pair(value, what, names):
