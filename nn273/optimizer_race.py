@@ -10,8 +10,10 @@ J(w1, w2) drawn as contours, and the path each optimizer takes from one start, s
 
 The gradient may carry noise, as a minibatch's gradient does: `noise` is the standard deviation of
 Gaussian noise added to each of its components, the same draws for the three optimizers. The
-optimizers are torch.optim's SGD, SGD(momentum=...) and Adam (betas (0.9, 0.999)), in float64,
-never nn273.sgd: that module holds 07_sgd's answers, and a student edition for 07 leaves it out.
+optimizers follow torch.optim's SGD, SGD(momentum=...) and Adam (betas (0.9, 0.999)) exactly,
+written out here in NumPy float64 (tests/test_optimizer_race.py checks them against torch.optim):
+two weights need no autograd, and a race takes milliseconds. Never nn273.sgd: that module holds
+07_sgd's answers, and a student edition for 07 leaves it out.
 
 Two parts, as the course's other explorers. `OptimizerRaceState` is the model (settings, paths,
 losses; no widgets, so it can be tested and scripted); `OptimizerRace` is a thin ipywidgets view.
@@ -30,7 +32,6 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
-import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
@@ -55,6 +56,14 @@ def loss_surface(name, w1, w2):
     if name == "quadratic":
         return (w1**2 + 25.0 * w2**2) / 2.0
     return (1.0 - w1) ** 2 + 100.0 * (w2 - w1**2) ** 2
+
+
+def _gradient(name, w):
+    """dJ/dw of the surface `name` at w = (w1, w2)."""
+    w1, w2 = w
+    if name == "quadratic":
+        return np.array([w1, 25.0 * w2])
+    return np.array([-2.0 * (1.0 - w1) - 400.0 * w1 * (w2 - w1**2), 200.0 * (w2 - w1**2)])
 
 
 class OptimizerRaceState:
@@ -130,32 +139,31 @@ class OptimizerRaceState:
 
     # ---- the race ----------------------------------------------------------------------------
 
-    def _optimizer(self, name, params):
-        if name == "SGD":
-            return torch.optim.SGD(params, lr=self._lr)
-        if name == "momentum":
-            return torch.optim.SGD(params, lr=self._lr, momentum=self._momentum)
-        return torch.optim.Adam(params, lr=self._lr)
-
     def _run(self):
-        start = SURFACES[self._surface][0]
+        start = np.array(SURFACES[self._surface][0], dtype=float)
         noise = np.random.default_rng(self._seed).standard_normal((self._steps, 2)) * self._noise
         self.paths, self.losses, self.diverged = {}, {}, {}
+        lr, mu = self._lr, self._momentum
         for name in OPTIMIZERS:
-            w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-            opt = self._optimizer(name, [w])
-            path, diverged = [w.detach().numpy().copy()], False
-            for k in range(self._steps):
-                opt.zero_grad()
-                loss_surface(self._surface, w[0], w[1]).backward()
-                with torch.no_grad():
-                    w.grad += torch.from_numpy(noise[k])
-                opt.step()
-                now = w.detach().numpy().copy()
-                if not np.all(np.isfinite(now)) or np.abs(now).max() > DIVERGED:
-                    diverged = True
-                    break
-                path.append(now)
+            w, velocity, m, v = start.copy(), np.zeros(2), np.zeros(2), np.zeros(2)
+            path, diverged = [w], False
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging path stops quietly
+                for k in range(self._steps):
+                    dw = _gradient(self._surface, w) + noise[k]
+                    if name == "SGD":
+                        w = w - lr * dw
+                    elif name == "momentum":  # torch.optim.SGD(momentum=mu)
+                        velocity = mu * velocity + dw
+                        w = w - lr * velocity
+                    else:  # torch.optim.Adam, betas (0.9, 0.999), eps 1e-8
+                        t = k + 1
+                        m = 0.9 * m + 0.1 * dw
+                        v = 0.999 * v + 0.001 * dw * dw
+                        w = w - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+                    if not np.all(np.isfinite(w)) or np.abs(w).max() > DIVERGED:
+                        diverged = True
+                        break
+                    path.append(w)
             path = np.array(path)
             self.paths[name], self.diverged[name] = path, diverged
             self.losses[name] = loss_surface(self._surface, path[:, 0], path[:, 1])

@@ -92,6 +92,41 @@ def test_paths_follow_the_update_rules(surface, lr, noise):
         )
 
 
+def _by_torch(surface, lr, momentum, noise, steps, seed):
+    """The three paths by torch.optim in float64, with autograd's gradient."""
+    import torch
+
+    draws = np.random.default_rng(seed).standard_normal((steps, 2)) * noise
+    paths = {}
+    for name in OPTIMIZERS:
+        w = torch.tensor(SURFACES[surface][0], dtype=torch.float64, requires_grad=True)
+        opt = {
+            "SGD": lambda p: torch.optim.SGD(p, lr=lr),
+            "momentum": lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum),
+            "Adam": lambda p: torch.optim.Adam(p, lr=lr),
+        }[name]([w])
+        path = [w.detach().numpy().copy()]
+        for k in range(steps):
+            opt.zero_grad()
+            loss_surface(surface, w[0], w[1]).backward()
+            with torch.no_grad():
+                w.grad += torch.from_numpy(draws[k])
+            opt.step()
+            path.append(w.detach().numpy().copy())
+        paths[name] = np.array(path)
+    return paths
+
+
+@pytest.mark.parametrize(
+    "surface, lr, noise", [("quadratic", 0.02, 1.0), ("rosenbrock", 0.002, 0.0)]
+)
+def test_paths_are_torch_optims(surface, lr, noise):
+    state = OptimizerRaceState(surface, lr=lr, momentum=0.7, noise=noise, steps=50, seed=5)
+    expected = _by_torch(surface, lr, 0.7, noise, 50, 5)
+    for name in OPTIMIZERS:
+        np.testing.assert_allclose(state.paths[name], expected[name], rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("surface", SURFACES)
 def test_the_minimum_is_where_the_surface_is_zero(surface):
     assert loss_surface(surface, *SURFACES[surface][1]) == 0.0
