@@ -1,5 +1,6 @@
 """Run a solution notebook top to bottom and store its outputs in place (what nbval replays)."""
 
+import os
 import time
 
 import nbformat
@@ -27,7 +28,9 @@ def store_outputs(assignment, course=COURSE, timeout=600):
         coalesce_streams=True,  # one print may arrive in pieces; stored outputs must not depend on timing
     )
     start = time.perf_counter()
-    client.execute()
+    # one BLAS thread, as in grading kernels and in the test suite's replays (conftest.py): the
+    # stored numbers come from the same arithmetic that nbval replays
+    client.execute(env={**os.environ, "OMP_NUM_THREADS": "1"})
     seconds = time.perf_counter() - start
     _drop_live_widgets(nb)
     nbformat.write(nb, path)

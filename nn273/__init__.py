@@ -10,13 +10,18 @@ Every notebook imports from here. The modules follow the course's data flow:
     architectures  LeNet-5, AlexNet and GoogLeNet layer by layer, to count (04_conv's table)
     residual    05_residual: the residual block in NumPy and in torch
     attention   06_attention: scaled dot-product and self-attention, positions, the causal mask
+    sgd         07_sgd: the parameter count, minibatches, SGD, momentum and Adam steps
+    regularization  08_regularization: inverted dropout and batch normalization, forward and backward
+    training    07_sgd's NumPy network, its loss and gradients, update rules (not with nn273.sgd)
     gradcheck   numerical gradients and gradient checks used by every notebook's tests
     plots       decision regions, loss curves, image grids
     widgets     the interactive playground
     explorer    the filter explorer of 04_conv (computed with torch, not with nn273.conv)
     attention_explorer  the attention explorer of 06_attention (not with nn273.attention)
+    optimizer_race  the optimizer race of 07_sgd (torch.optim, not nn273.sgd)
 
-`widgets`, `explorer` and `attention_explorer` are the only modules that import ipywidgets.
+`widgets`, `explorer`, `attention_explorer` and `optimizer_race` are the only modules that import
+ipywidgets.
 
 Each notebook's reference module implements its graded exercises; a later notebook may use an
 earlier one's, and hidden tests fail a student's function that calls its own notebook's.

@@ -11,7 +11,7 @@ from autograder.__main__ import main
 from autograder.catalogue import entries
 from autograder.course import COURSE
 from autograder.release import release
-from autograder.check import check_assignment, format_check
+from autograder.check import format_check
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +35,9 @@ def test_released_notebook_is_generated_from_solutions(assignment, tmp_path):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_check(assignment):
-    result = check_assignment(assignment)
+def test_check(assignment, checked):
+    """`autograder check`: made in the background while the suite runs (conftest.py), or here."""
+    result = checked(assignment)
     assert result.ok, format_check([result])
 
 

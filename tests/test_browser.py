@@ -46,7 +46,7 @@ sync_api = pytest.importorskip(
 )
 
 ASSIGNMENTS = COURSE.available()
-WIDGET_MODULES = ("nn273.widgets", "nn273.explorer", "nn273.attention_explorer")  # the course's widgets
+WIDGET_MODULES = ("nn273.widgets", "nn273.explorer", "nn273.attention_explorer", "nn273.optimizer_race")  # the course's widgets
 ARTIFACTS = Path(os.environ.get("NN273_BROWSER_ARTIFACTS") or ROOT / "browser-artifacts")
 
 SERVER_START_S = 60
@@ -430,6 +430,28 @@ def check_attention_explorer(view):
     act(lambda: (typed.fill("The lazy dog slept."), typed.press("Enter")), r"\| 4 words \| most weight: lazy")
 
 
+def check_optimizer_race(view):
+    """The OptimizerRace: a picture and a status line; another surface, and a momentum typed into
+    its slider's readout, each change both."""
+    image = view.locator("img")
+    status = view.get_by_text(re.compile(r"^(quadratic|rosenbrock) after \d+ steps: J "))
+    sync_api.expect(image).to_have_attribute("src", re.compile("."))
+    sync_api.expect(status).to_have_text(re.compile(r"^quadratic after 100 steps: .* lowest: momentum"))
+
+    def act(action, then):
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        sync_api.expect(status).to_have_text(re.compile(then))
+
+    surface = view.get_by_label("surface", exact=True)
+    act(lambda: surface.select_option("rosenbrock"), r"^rosenbrock after 100 steps: .* lowest: SGD")
+    act(lambda: surface.select_option("quadratic"), r"lowest: momentum")
+    readout = view.locator(".widget-readout").nth(1)  # momentum's (learning rate, momentum, noise, steps)
+    act(lambda: (readout.click(), readout.fill("0"), readout.press("Enter")), r"lowest: SGD")
+
+
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
@@ -439,6 +461,7 @@ WIDGETS = {
         "from nn273.attention_explorer import AttentionExplorer\nAttentionExplorer()",
         check_attention_explorer,
     ),
+    "OptimizerRace": ("from nn273.optimizer_race import OptimizerRace\nOptimizerRace()", check_optimizer_race),
 }
 
 
