@@ -31,6 +31,8 @@ build_lenet""".split()
 RESIDUAL = "residual_forward residual_backward ResidualBlock".split()
 ATTENTION = """scaled_dot_product_attention self_attention_forward self_attention_backward
 sinusoidal_positional_encoding causal_mask""".split()
+SGD = "count_deep_parameters iterate_minibatches sgd_step momentum_step adam_step".split()
+REGULARIZATION = "dropout_forward dropout_backward batchnorm_forward batchnorm_backward".split()
 
 
 # ----------------------------------------------------------------------------------- the map
@@ -44,12 +46,11 @@ def test_exercise_map_is_derived_from_the_solution_notebooks():
     # an exercise in a shared module: 03's numerical_gradient lives in gradcheck, check_gradient is none
     assert found["gradcheck"] == {"numerical_gradient": "03_backprop"}
     assert found["conv"] == dict.fromkeys(CONV, "04_conv")
-    expected = {"linear", "mlp", "backprop", "gradcheck", "conv"}
-    # 05 and 06 wait in staging/ until CI has room for them
-    for assignment, module, names in (("05_residual", "residual", RESIDUAL), ("06_attention", "attention", ATTENTION)):
-        if assignment in COURSE.available():
-            assert found[module] == dict.fromkeys(names, assignment)
-            expected.add(module)
+    assert found["residual"] == dict.fromkeys(RESIDUAL, "05_residual")
+    assert found["attention"] == dict.fromkeys(ATTENTION, "06_attention")
+    assert found["sgd"] == dict.fromkeys(SGD, "07_sgd")
+    assert found["regularization"] == dict.fromkeys(REGULARIZATION, "08_regularization")
+    expected = {"linear", "mlp", "backprop", "gradcheck", "conv", "residual", "attention", "sgd", "regularization"}
     assert set(found) == expected
     # every graded function of every assignment has its reference somewhere in nn273
     for assignment in COURSE.available():

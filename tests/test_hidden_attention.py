@@ -45,11 +45,7 @@ FUNCTIONS = [
 ANSWERS = ["answer_permuted_outputs", "answer_causal_weights", "answer_attention_parameters"]
 WRONG, RIGHT = wrong_and_right([e for e in catalogue.ENTRIES if e.function not in ANSWERS])
 WRONG_ANSWERS, RIGHT_ANSWERS = wrong_and_right([e for e in catalogue.ENTRIES if e.function in ANSWERS])
-# In solutions/ once it is part of the course; until then it waits in staging/ (staging/README.md).
-NOTEBOOK = next(
-    (p for p in (Path(__file__).resolve().parent.parent / d / "06_attention" / "06_attention.ipynb" for d in ("solutions", "staging")) if p.exists()),
-    Path(__file__).resolve().parent.parent / "solutions" / "06_attention" / "06_attention.ipynb",
-)
+NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "06_attention" / "06_attention.ipynb"
 # What the notebook's first cell imports, so what a catalogue entry may use by name.
 NOTEBOOK_NAMES = {"np": np, "torch": torch}
 _REFERENCE = reference_copy(nn273.attention)

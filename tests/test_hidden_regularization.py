@@ -43,24 +43,7 @@ WRONG, RIGHT = wrong_and_right([e for e in catalogue.ENTRIES if e.function not i
 WRONG_ANSWERS, RIGHT_ANSWERS = wrong_and_right(
     [e for e in catalogue.ENTRIES if e.function in ANSWERS]
 )
-# In solutions/ once it is part of the course; until then it waits in staging/ (staging/README.md).
-NOTEBOOK = next(
-    (
-        p
-        for p in (
-            Path(__file__).resolve().parent.parent
-            / d
-            / "08_regularization"
-            / "08_regularization.ipynb"
-            for d in ("solutions", "staging")
-        )
-        if p.exists()
-    ),
-    Path(__file__).resolve().parent.parent
-    / "solutions"
-    / "08_regularization"
-    / "08_regularization.ipynb",
-)
+NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "08_regularization" / "08_regularization.ipynb"
 NOTEBOOK_NAMES = {"np": np, "torch": torch}
 _REFERENCE = reference_copy(nn273.regularization)
 SOLUTION = {name: _REFERENCE[name] for name in FUNCTIONS}
