@@ -2,9 +2,11 @@
 #   nbgrader generate_assignment 01_linear     nbgrader autograde 01_linear
 # Source is solutions/, release is notebooks/, nbgrader's course folder is grading/nbgrader/
 # (submissions go in grading/nbgrader/submitted/<student>/<id>/). Settings: autograder/config.py.
-from autograder.config import nbgrader_config
+# The exchange (release_assignment, fetch_assignment, submit, collect) is grading/exchange/, or the
+# folder $NN273_EXCHANGE names (a shared one on a JupyterHub).
+from autograder.config import exchange_config, nbgrader_config
 from autograder.course import NBGRADER_DIR
 
 NBGRADER_DIR.mkdir(parents=True, exist_ok=True)
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
-c.merge(nbgrader_config(workdir=NBGRADER_DIR))
+c.merge(exchange_config(nbgrader_config(workdir=NBGRADER_DIR)))

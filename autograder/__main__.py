@@ -1,7 +1,8 @@
-"""The instructors' command line: `python -m autograder {release,store,grade,check} ...`.
+"""The instructors' command line: `python -m autograder {release,store,collect,grade,check,edition} ...`.
 
     release [ID...]                  regenerate notebooks/ from solutions/
     store [ID...]                    run solution notebooks and store their outputs
+    collect ARCHIVE_OR_FOLDER SUBMISSIONS   an LMS's download -> <student>/<id>/<id>.ipynb
     grade SUBMISSIONS --json F       grade <student>/<id>/<id>.ipynb folders; also --csv F, --feedback, --jobs N
     check [ID...] [--jobs N]         the tests of the tests: stub, solution, catalogue
 
@@ -25,6 +26,19 @@ def main(argv=None):
 
     p = sub.add_parser("store", help="run solution notebooks top to bottom and store their outputs")
     p.add_argument("assignments", nargs="*", metavar="ID")
+
+    p = sub.add_parser(
+        "collect", help="lay out an LMS's download (Canvas or Moodle zip, a folder) as <student>/<id>/<id>.ipynb"
+    )
+    p.add_argument("source", type=Path, metavar="ARCHIVE_OR_FOLDER", help="a .zip download, or a folder")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="the folder that `grade` reads")
+    p.add_argument("--assignment", metavar="ID", help="the assignment of notebooks whose names do not say it")
+    p.add_argument(
+        "--pattern",
+        metavar="REGEX",
+        help="in place of the Canvas and Moodle names: a regex with (?P<student>...) and (?P<assignment>...), "
+        "optionally (?P<timestamp>...), matched against each file's path in the download (zip_collect's groups work too)",
+    )
 
     p = sub.add_parser("grade", help="grade a folder of submissions laid out <student>/<id>/<id>.ipynb")
     p.add_argument("submissions", type=Path)
@@ -85,6 +99,21 @@ def _store(args):
     for assignment in COURSE.check_assignments(args.assignments):
         seconds = store_outputs(assignment)
         print(f"stored outputs of {assignment} ({seconds:.1f} s)")
+    return 0
+
+
+def _collect(args):
+    from .collect import collect_submissions, format_collect
+
+    report = collect_submissions(args.source, args.submissions, pattern=args.pattern, assignment=args.assignment)
+    print(format_collect(report, args.submissions))
+    if not report.collected and not report.older:
+        print(
+            f"error: no submission in {args.source} could be collected; expected Canvas's or Moodle's file names, "
+            "or give --pattern (and --assignment)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -151,7 +180,7 @@ def _edition(args):
     return 0
 
 
-COMMANDS = {"release": _release, "store": _store, "grade": _grade, "check": _check, "edition": _edition}
+COMMANDS = {"release": _release, "store": _store, "collect": _collect, "grade": _grade, "check": _check, "edition": _edition}
 
 if __name__ == "__main__":
     sys.exit(main())

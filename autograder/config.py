@@ -13,13 +13,16 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from .course import COURSE, WORKDIR
+from .course import COURSE, ROOT, WORKDIR
 from .sandbox import KINDS, Sandbox
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT",
+    "EXCHANGE",
+    "EXCHANGE_VARIABLE",
     "GRADER_KERNEL",
+    "exchange_config",
     "grader_kernel",
     "install_grader_kernel",
     "judged_config",
@@ -31,6 +34,10 @@ DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
 DEFAULT_MEMORY_MB = 4096  # address-space cap of a grading kernel
 GRADER_KERNEL = "nn273-grader"
 ALEMBIC_HEAD_VARIABLE = "NN273_NBGRADER_ALEMBIC_HEAD"
+# nbgrader's exchange (release_assignment, fetch_assignment, submit, collect): a folder every user of
+# the course can reach. The default suits one machine; on a JupyterHub, NN273_EXCHANGE names a shared one.
+EXCHANGE = ROOT / "grading" / "exchange"
+EXCHANGE_VARIABLE = "NN273_EXCHANGE"
 
 
 def grader_kernel(assignment):
@@ -68,6 +75,24 @@ def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAUL
         c.Execute.kernel_name = kernel_name
     # A student who deleted a test cell gets it back from the gradebook rather than escaping it.
     c.OverwriteCells.add_missing_cells = True
+    return c
+
+
+def exchange_config(c, root=None):
+    """Point nbgrader's exchange at `root` (default: $NN273_EXCHANGE, else grading/exchange/).
+
+    The folder is made if missing, world-writable as nbgrader's release_assignment makes it: formgrader
+    offers "release" and "collect" only once it exists. Students' servers need the same root and
+    course_id (README, "Collecting submissions").
+    """
+    root = Path(root or os.environ.get(EXCHANGE_VARIABLE) or EXCHANGE).resolve()
+    if not root.exists():
+        try:
+            root.mkdir(parents=True)
+            root.chmod(0o777)
+        except OSError:
+            pass  # nbgrader then says that it cannot reach it, naming the folder
+    c.Exchange.root = str(root)
     return c
 
 
