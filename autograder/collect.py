@@ -85,8 +85,9 @@ class _Candidate:
 
 def safe_student(name):
     """`name` as a folder name: letters, digits, `_`, `-` and `.` kept (spaces and the rest become
-    `_`), no leading or trailing dot; None if nothing usable is left (`..`, `/`, empty)."""
-    text = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", str(name)).strip()).strip("._")
+    `_`), none of `.`, `_` or `-` first or last (no hidden folder, no shell option); None if nothing
+    usable is left (`..`, `/`, empty)."""
+    text = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", str(name)).strip()).strip("._-")
     return text[:100] or None
 
 

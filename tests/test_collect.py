@@ -159,6 +159,7 @@ def test_student_ids_are_safe_folder_names():
     assert safe_student("Ada Lovelace") == "Ada_Lovelace"
     assert safe_student("../../etc") == "etc"
     assert safe_student("a/b\\c") == "a_b_c"
+    assert safe_student("-rf") == "rf"
     assert [safe_student(s) for s in ("..", "/", "", "  ", ".")] == [None] * 5
 
 
