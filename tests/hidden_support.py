@@ -154,3 +154,30 @@ def assert_modifying_the_first_argument_fails(run, name, solution):
 
     with pytest.raises(HiddenTestFailure, match="modified its argument number 1"):
         run(name, vandal)
+
+
+# ------------------------------------------------------------------ judged calls, in a loopback
+class Loopback:
+    """A grader's link to a "kernel" in this process: every request crosses the wire both ways, as
+    data, and the kernel side's own code (autograder/kernelside/agent.py) makes the call, so a
+    hidden test runs here as it does while grading (a Generator crosses as its state; an argument
+    comes back changed only where the test lets it, updates=)."""
+
+    def __init__(self, functions):
+        self.functions, self.forbid_asked, self.evidence = functions, {}, []
+
+    def request(self, op, target, args=(), kwargs=None, attr=None, guard=None):
+        from autograder.kernelside import agent, wire
+
+        assert op == "call", f"the loopback makes calls only, not {op!r}"
+        args = wire.decode(wire.encode(list(args)), layout=True)
+        kwargs = wire.decode(wire.encode(dict(kwargs or {})), layout=True)
+        outcome = agent._call(self.functions[target["name"]], args, kwargs, guard or {})
+        return wire.decode(wire.encode(outcome))
+
+
+def judged(function):
+    """`function` as a grading test sees a student's: a proxy whose calls go through a Loopback."""
+    from autograder.judge import Proxy
+
+    return Proxy(Loopback({function.__name__: function}), function.__name__)

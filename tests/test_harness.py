@@ -7,6 +7,7 @@ import torch.autograd
 
 import nn273.gradcheck
 from autograder.hidden.harness import Harness, HiddenTestFailure
+from hidden_support import judged
 
 H = Harness(nn273.gradcheck)
 
@@ -122,23 +123,6 @@ def test_case_and_hint_are_added_to_failures():
 
 
 # ------------------------------------------------------------------ judged calls, in a loopback
-class Loopback:
-    """A grader's link to a "kernel" in this process: every request crosses the wire both ways, as
-    data, and the kernel side's own code (autograder/kernelside/agent.py) makes the call."""
-
-    def __init__(self, functions):
-        self.functions, self.forbid_asked, self.evidence = functions, {}, []
-
-    def request(self, op, target, args=(), kwargs=None, attr=None, guard=None):
-        from autograder.kernelside import agent, wire
-
-        assert op == "call"
-        args = wire.decode(wire.encode(list(args)), layout=True)
-        kwargs = wire.decode(wire.encode(dict(kwargs or {})), layout=True)
-        outcome = agent._call(self.functions[target["name"]], args, kwargs, guard or {})
-        return wire.decode(wire.encode(outcome))
-
-
 def _batch_mean(x, running):
     running["mean"] = 0.9 * running["mean"] + 0.1 * x.mean(axis=0)  # a new array in the dict
     return x - x.mean(axis=0)
@@ -150,16 +134,10 @@ def _batch_mean_in_place(x, running):
     return x - x.mean(axis=0)
 
 
-def _judged(function):
-    from autograder.judge import Proxy
-
-    return Proxy(Loopback({function.__name__: function}), function.__name__)
-
-
 @pytest.mark.parametrize("function", [_batch_mean, _batch_mean_in_place])
 def test_an_argument_the_contract_lets_change_comes_back_from_the_kernel(function):
     x = np.arange(6.0).reshape(3, 2)
-    for fn in (function, _judged(function)):  # in-process, and judged as in grading
+    for fn in (function, judged(function)):  # in-process, and judged as in grading
         running = {"mean": np.zeros(2)}
         H.call(fn, x, running, updates=[1])
         np.testing.assert_allclose(running["mean"], [0.2, 0.3])
@@ -168,14 +146,14 @@ def test_an_argument_the_contract_lets_change_comes_back_from_the_kernel(functio
 
 def test_without_updates_the_same_change_is_a_modified_input():
     x = np.arange(6.0).reshape(3, 2)
-    for fn in (_batch_mean_in_place, _judged(_batch_mean_in_place)):
+    for fn in (_batch_mean_in_place, judged(_batch_mean_in_place)):
         with pytest.raises(HiddenTestFailure, match="modified"):
             H.call(fn, x, {"mean": np.zeros(2)})
 
 
 def test_a_plain_call_passes_its_dicts_by_reference_as_python_does():
     running = {"mean": np.zeros(2)}
-    _judged(_batch_mean)(np.arange(6.0).reshape(3, 2), running)  # a visible test's call
+    judged(_batch_mean)(np.arange(6.0).reshape(3, 2), running)  # a visible test's call
     np.testing.assert_allclose(running["mean"], [0.2, 0.3])
 
 
@@ -184,5 +162,5 @@ def test_a_generator_argument_draws_in_the_kernel_what_it_would_here():
         return rng.permutation(n)
 
     mine, theirs = np.random.default_rng(7), np.random.default_rng(7)
-    judged = H.call(_judged(shuffled), 10, mine)
-    assert np.array_equal(judged, shuffled(10, theirs))
+    drawn = H.call(judged(shuffled), 10, mine)
+    assert np.array_equal(drawn, shuffled(10, theirs))

@@ -33,6 +33,7 @@ from hidden_support import (
     define,
     entry_id,
     failure_message,
+    judged,
     reference_copy,
     wrong_and_right,
 )
@@ -285,31 +286,6 @@ def test_solution_passes_under_any_run_seed(name, seed):
 
 
 # ------------------------------------------------------------------ judged, as while grading
-class Loopback:
-    """A grader's link to a "kernel" in this process (as tests/test_harness.py's): every request
-    crosses the wire both ways as data, and the kernel side's own code makes the call, so the
-    hidden tests run here as they do while grading: a Generator crosses as its state, and a dict
-    argument comes back only where the test lets it (updates=)."""
-
-    def __init__(self, functions):
-        self.functions, self.forbid_asked, self.evidence = functions, {}, []
-
-    def request(self, op, target, args=(), kwargs=None, attr=None, guard=None):
-        from autograder.kernelside import agent, wire
-
-        assert op == "call"
-        args = wire.decode(wire.encode(list(args)), layout=True)
-        kwargs = wire.decode(wire.encode(dict(kwargs or {})), layout=True)
-        outcome = agent._call(self.functions[target["name"]], args, kwargs, guard or {})
-        return wire.decode(wire.encode(outcome))
-
-
-def _judged(fn):
-    from autograder.judge import Proxy
-
-    return Proxy(Loopback({fn.__name__: fn}), fn.__name__)
-
-
 def _as_list(fn):
     """fn's batches as a list (a generator would stay in the kernel, which the loopback has not)."""
 
@@ -325,10 +301,10 @@ def _entry(function, description):
 
 
 def test_judged_minibatches_draw_from_the_generator_sent():
-    _run("iterate_minibatches", _judged(_as_list(SOLUTION["iterate_minibatches"])))
+    _run("iterate_minibatches", judged(_as_list(SOLUTION["iterate_minibatches"])))
     _run(
         "iterate_minibatches",
-        _judged(
+        judged(
             _entry("iterate_minibatches", "a list, the indices shuffled in place with rng.shuffle")
         ),
     )
@@ -339,7 +315,7 @@ def test_judged_minibatches_draw_from_the_generator_sent():
     ]:
         wrong = _as_list(_entry("iterate_minibatches", description))
         with pytest.raises(HiddenTestFailure, match="iterate_minibatches"):
-            _run("iterate_minibatches", _judged(wrong))
+            _run("iterate_minibatches", judged(wrong))
 
 
 @pytest.mark.parametrize(
@@ -355,16 +331,16 @@ def test_judged_adam_that_changes_the_state_given_fails(description):
     """While grading the state dict crosses to the kernel as a copy: only updates=[2] brings the
     kernel's dict back, where a change to it (an int t included) shows."""
     with pytest.raises(HiddenTestFailure, match="adam_step modified its argument state"):
-        _run("adam_step", _judged(_entry("adam_step", description)))
+        _run("adam_step", judged(_entry("adam_step", description)))
 
 
 def test_judged_steps_pass_and_an_in_place_velocity_fails():
     for name in STEPS:
-        _run(name, _judged(SOLUTION[name]))
+        _run(name, judged(SOLUTION[name]))
     for description in [
         "the lecture's formula",
         "torch's arrangement: lr / (1 - beta1**t) and sqrt(v) / sqrt(1 - beta2**t) + eps",
     ]:
-        _run("adam_step", _judged(_entry("adam_step", description)))
+        _run("adam_step", judged(_entry("adam_step", description)))
     with pytest.raises(HiddenTestFailure, match="modified its argument number 3"):
-        _run("momentum_step", _judged(_entry("momentum_step", "the velocity updated in place")))
+        _run("momentum_step", judged(_entry("momentum_step", "the velocity updated in place")))
