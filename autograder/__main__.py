@@ -78,6 +78,8 @@ def main(argv=None):
         return 2
 
 
+TABLE_ROWS = 40  # a table of every notebook up to this many; past it, the summary and the CSV/JSON
+
 NO_SANDBOX = (
     "WARNING: --no-sandbox: the kernels ran without a sandbox, so a submission could read the course's "
     "answers, other students' work and the gradebook, write anywhere this user can, and reach the network. "
@@ -118,28 +120,35 @@ def _collect(args):
 
 
 def _grade(args):
-    from .grade import grade_submissions
-    from .report import format_table, write_csv, write_json
+    from .grade import grade_submissions, scan_submissions
+    from .progress import Progress
+    from .report import format_summary, format_table, write_csv, write_json
 
     if args.no_sandbox:
         print(NO_SANDBOX, file=sys.stderr)
-    report = grade_submissions(
-        args.submissions,
-        workdir=args.workdir,
-        assignments=args.assignments,
-        timeout=args.timeout,
-        memory_mb=args.memory_mb,
-        feedback=args.feedback,
-        progress=print,
-        seed=args.seed,
-        sandbox="none" if args.no_sandbox else "auto",
-        jobs=args.jobs,
-    )
+    plan, _ = scan_submissions(args.submissions, COURSE, args.assignments)  # how long the bar is
+    with Progress(sum(len(names) for names in plan.values()), unit="notebook") as progress:
+        report = grade_submissions(
+            args.submissions,
+            workdir=args.workdir,
+            assignments=args.assignments,
+            timeout=args.timeout,
+            memory_mb=args.memory_mb,
+            feedback=args.feedback,
+            progress=progress,
+            seed=args.seed,
+            sandbox="none" if args.no_sandbox else "auto",
+            jobs=args.jobs,
+        )
     write_json(report, args.json)
     if args.csv:
         write_csv(report, args.csv)
+    rows = sum(len(by_a) for by_a in report.values())
+    if rows <= TABLE_ROWS:
+        print()
+        print(format_table(report))
     print()
-    print(format_table(report))
+    print(format_summary(report))
     grades = [g for by_a in report.values() for g in by_a.values()]
     seeds = sorted({g.seed for g in grades if g.seed is not None})
     print(f"\nhidden tests drew their inputs from seed {', '.join(map(str, seeds))} (grade --seed reproduces)")
@@ -161,15 +170,22 @@ def _positive(text):
 
 
 def _check(args):
-    from .check import check_assignment, format_check
+    from .check import check_assignment, check_tasks, format_check
+    from .progress import Progress
 
+    assignments = COURSE.check_assignments(args.assignments)
     results = []
-    for assignment in COURSE.check_assignments(args.assignments):
-        progress = print if args.verbose else None
-        results.append(check_assignment(
-            assignment, timeout=args.timeout, progress=progress, seed=args.seed, jobs=args.jobs
-        ))
-        print(format_check(results[-1:]), flush=True)
+    with Progress(sum(check_tasks(a) for a in assignments), unit="task") as progress:
+        for assignment in assignments:
+            results.append(check_assignment(
+                assignment,
+                timeout=args.timeout,
+                progress=progress.line if args.verbose else None,
+                seed=args.seed,
+                jobs=args.jobs,
+                tick=progress.step,
+            ))
+            progress.line(format_check(results[-1:]))
     return 0 if all(r.ok for r in results) else 1
 
 

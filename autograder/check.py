@@ -39,7 +39,7 @@ from .hidden import harness
 from .kernel_site import write_site
 from .sandbox import find_sandbox
 
-__all__ = ["AssignmentCheck", "check_assignment", "format_check"]
+__all__ = ["AssignmentCheck", "check_assignment", "check_tasks", "format_check"]
 
 MIN_WRONG_PER_FUNCTION = 2
 MIN_RIGHT_PER_ASSIGNMENT = 1
@@ -85,6 +85,7 @@ def check_assignment(
     seed=None,
     sandbox="auto",
     jobs=None,
+    tick=None,
 ):
     """Run all three checks on one assignment; returns an AssignmentCheck (failures listed in it).
 
@@ -92,23 +93,19 @@ def check_assignment(
     inputs drawn from `seed` (default: fresh, and reported, so a failure can be replayed). The work
     is split into independent tasks (grade the stub, grade the solution, the plain entries in one
     kernel, each cheat in its own) run by `jobs` worker processes (default: one per CPU; 1 runs
-    them here, one after another).
+    them here, one after another). `progress`, if given, is called with a line per catalogue entry;
+    `tick`, if given, with a line as each task ends (`check_tasks` says how many there are).
     """
     start = time.perf_counter()
     box = find_sandbox(sandbox)
     seed = secrets.randbits(32) if seed is None else int(seed)
     result = AssignmentCheck(assignment, seed=seed)
     entries = catalogue_entries(assignment) if entries is None else entries
-    tasks = []
-    if course.release_path(assignment).is_file():
-        tasks += [(_grade_task, "solution"), (_grade_task, "released-stub")]
-    else:
+    tasks = _tasks(assignment, course, entries)
+    if not course.release_path(assignment).is_file():
         result.failures.append(
             f"no released notebook at {course.release_path(assignment)}: run `python -m autograder release {assignment}`"
         )
-    # the longest first, so that the workers end together
-    tasks.insert(1, (_catalogue_task, [e for e in entries if not e.cheat]))
-    tasks += [(_catalogue_task, [e]) for e in entries if e.cheat]
     common = (assignment, course, timeout, seed, box.kind)
     outcomes = {}
     for index, outcome in _run(tasks, common, jobs):
@@ -116,6 +113,8 @@ def check_assignment(
         for line in outcome.get("lines", []):
             if progress:
                 progress(line)
+        if tick:
+            tick(f"{assignment}: {_task_name(*tasks[index])} ({outcome.get('seconds', 0):.0f} s)")
     grades = {o["student"]: o for o in outcomes.values() if "student" in o}
     if len(grades) == 2:
         _judge_pipeline(result, assignment, grades, progress)
@@ -126,6 +125,29 @@ def check_assignment(
     _check_coverage(result, course.solution_path(assignment), entries)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def check_tasks(assignment, course=COURSE, entries=None):
+    """How many tasks `check_assignment` runs for `assignment` (the `tick`s it makes)."""
+    return len(_tasks(assignment, course, catalogue_entries(assignment) if entries is None else entries))
+
+
+def _tasks(assignment, course, entries):
+    tasks = []
+    if course.release_path(assignment).is_file():
+        tasks += [(_grade_task, "solution"), (_grade_task, "released-stub")]
+    # the longest first, so that the workers end together
+    tasks.insert(1, (_catalogue_task, [e for e in entries if not e.cheat]))
+    tasks += [(_catalogue_task, [e]) for e in entries if e.cheat]
+    return tasks
+
+
+def _task_name(task, arg):
+    if task is _grade_task:
+        return f"graded the {arg.replace('-', ' ')}"
+    if len(arg) == 1 and arg[0].cheat:
+        return f"cheat on {arg[0].function}: {arg[0].description}"
+    return f"catalogue, {len(arg)} {'entry' if len(arg) == 1 else 'entries'}"
 
 
 def _run(tasks, common, jobs):
