@@ -9,6 +9,10 @@ must fail the hidden test, a `Right` one must pass both.
 A `Cheat` is a `Wrong` that also attacks the grading itself (it patches numpy, the test helpers,
 builtins or IPython, or returns objects that pretend to be right): it must earn neither test's point.
 Cheats run only in a grading kernel, never in-process (tests/test_hidden_*.py skip them).
+
+A `Wrong` entry's `explain` is what a student whose result equals the entry's is told, in the hidden
+test's failure and the feedback page ("Diagnosis: ..."; see autograder/hidden/harness.py): the
+mistake in a sentence, addressed to the student, never the right code.
 """
 
 from dataclasses import dataclass
@@ -24,11 +28,13 @@ class Entry:
     source: str
     right: bool
     cheat: bool = False
+    explain: str = ""  # a Wrong's student-facing account of the mistake, for a diagnosis
 
 
-def Wrong(function, description, source):
-    """A plausible mistake that the hidden test of `function` must reject."""
-    return Entry(function, description, source, right=False)
+def Wrong(function, description, source, explain=""):
+    """A plausible mistake that the hidden test of `function` must reject; `explain` tells a student
+    whose result equals this one what the mistake is."""
+    return Entry(function, description, source, right=False, explain=explain)
 
 
 def Right(function, description, source):

@@ -18,8 +18,24 @@ anything a submission returns:
   number, or one letter of the options, without ever telling the expected answer.
 - `case` (of `call`) and `hint` (of the checks, or `with H.hint(...)` around a block) add to a failure
   which case it was and what the case is about, so the student knows what to fix.
+- A diagnosis names the mistake when it is a known one: when a check fails after a call, the
+  catalogue's wrong implementations of that function (autograder/catalogue/, those with an `explain`
+  text) run here on the same inputs, and if the student's result equals what exactly one known
+  mistake gives (and that differs from the reference's), the failure ends with "Diagnosis: <explain>".
+  It is bounded in time, prints nothing, changes no argument, random state or verdict: anything that
+  goes wrong in it only means no diagnosis.
 """
 
+import ast
+import contextlib
+import copy
+import functools
+import io
+import json
+import math
+import time
+import types
+import warnings
 import zlib
 from contextlib import contextmanager
 
@@ -32,8 +48,26 @@ from ..kernelside.guard import guarded_call, module_places
 __all__ = ["Harness", "HiddenTestFailure", "seed", "set_seed"]
 
 
+# A diagnosis may take this long and run this many catalogue entries; past either, none is given.
+DIAGNOSIS_SECONDS = 2.0
+DIAGNOSIS_ENTRIES = 30
+_SNAPSHOT_VALUES = 4_000_000  # numbers in a call's arguments beyond which no snapshot is kept
+
+
 class HiddenTestFailure(AssertionError):
-    """A hidden test found the student's function wrong; the message says how."""
+    """A hidden test found the student's function wrong; the message says how, and `diagnosis` (shown
+    at the end of the message) which known mistake it is, when the catalogue knows it."""
+
+    def __init__(self, message="", diagnosis=None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+    @property
+    def message(self):
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self):
+        return f"{self.message} Diagnosis: {self.diagnosis}" if self.diagnosis else self.message
 
 
 class Harness:
@@ -45,6 +79,8 @@ class Harness:
 
     def __init__(self, *reference):
         self._reference = [m.__name__ for m in reference]
+        self._last = None  # the last call: its function's name, inputs and outcome, for a diagnosis
+        self._known = None  # the catalogue's explained mistakes and their namespace, once needed
 
     def rng(self, name):
         """A generator seeded from `name` and the run's seed (see `set_seed`).
@@ -53,6 +89,7 @@ class Harness:
         grading, the grader sets a fresh seed per run, so a submission cannot know its inputs.
         """
         key = zlib.crc32(name.encode())
+        self._last = None  # a test begins: no earlier call is diagnosed in it
         return np.random.default_rng(key if _SEED is None else [_SEED, key])
 
     @contextmanager
@@ -64,9 +101,13 @@ class Harness:
         try:
             yield
         except HiddenTestFailure as exc:
-            if not text:
+            diagnosis = exc.diagnosis
+            if diagnosis is None and "Diagnosis:" not in exc.message:
+                diagnosis = self._diagnosis()
+            if not text and diagnosis == exc.diagnosis:
                 raise
-            raise HiddenTestFailure(f"{exc} {text}") from exc.__cause__
+            message = f"{exc.message} {text}" if text else exc.message
+            raise HiddenTestFailure(message, diagnosis) from exc.__cause__
 
     def call(self, fn, *args, forbid=(), require=(), updates=(), case=None, **kwargs):
         """Call the student's `fn`: warnings are errors, inputs must stay unchanged, no reference calls.
@@ -85,9 +126,11 @@ class Harness:
         try:
             return self._guarded_call(fn, args, kwargs, forbid, require, tuple(updates))
         except HiddenTestFailure as exc:
-            if case is None:
+            diagnosis = exc.diagnosis or self._diagnosis()
+            if case is None and diagnosis == exc.diagnosis:
                 raise
-            raise HiddenTestFailure(f"{exc}; this was {case}") from exc.__cause__
+            message = exc.message if case is None else f"{exc.message}; this was {case}"
+            raise HiddenTestFailure(message, diagnosis) from exc.__cause__
 
     def _guarded_call(self, fn, args, kwargs, forbid, require, updates=()):
         name = getattr(fn, "__name__", None) or type(fn).__name__
@@ -95,6 +138,8 @@ class Harness:
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
         forbidden = [*self._reference, *(m.__name__ for m in forbid)]
         required = [m.__name__ for m in require]
+        self._last = None
+        inputs = _snapshot(args, kwargs)  # before the call: `updates` change the test's own objects
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             if _judged(fn):  # grading: fn runs in the student's kernel, the facts come back as data
                 facts = fn.facts(args, kwargs, forbid=forbidden, require=required, name=name, updates=updates)
@@ -109,6 +154,9 @@ class Harness:
                     require=module_places(required),
                     updates=updates,
                 )
+        outcome = _outcome_of(facts, bool(required))
+        if inputs is not None and outcome is not None:
+            self._last = {"name": name, "args": inputs[0], "kwargs": inputs[1], "outcome": outcome}
         value = _verdict(name, facts, args, kwargs, forbidden, required)
         if _judged(fn):
             _write_back(name, [args[i] for i in updates], facts.get("updated") or [])
@@ -120,9 +168,13 @@ class Harness:
             try:
                 arr = np.asarray(value, dtype=float)
             except (TypeError, ValueError) as exc:
-                raise HiddenTestFailure(f"{what} must be numbers; received {type(value).__name__} ({exc})") from None
+                raise HiddenTestFailure(
+                    f"{what} must be numbers; received {type(value).__name__} ({exc})", self._diagnosis()
+                ) from None
             if shape is not None and arr.shape != tuple(shape):
-                raise HiddenTestFailure(f"{what} must have shape {tuple(shape)}; received shape {arr.shape}")
+                raise HiddenTestFailure(
+                    f"{what} must have shape {tuple(shape)}; received shape {arr.shape}", self._diagnosis()
+                )
         return arr
 
     def assert_close(self, received, expected, what, rtol=1e-7, atol=1e-10, hint=""):
@@ -131,14 +183,18 @@ class Harness:
             received = self.as_float(received, what)
             expected = np.asarray(expected, dtype=float)
             if received.shape != expected.shape:
-                raise HiddenTestFailure(f"{what} must have shape {expected.shape}; received shape {received.shape}")
+                raise HiddenTestFailure(
+                    f"{what} must have shape {expected.shape}; received shape {received.shape}",
+                    self._diagnosis(rtol, atol),
+                )
             bad = ~np.isfinite(received) | (np.abs(received - expected) > atol + rtol * np.abs(expected))
             if np.any(bad):
                 idx = tuple(int(i) for i in np.argwhere(bad)[0])
                 where = f" at index {idx}" if idx else ""
                 raise HiddenTestFailure(
                     f"{what} is wrong{where}: expected {expected[idx]:.10g}, received {received[idx]:.10g} "
-                    f"({int(bad.sum())} of {bad.size} values wrong)"
+                    f"({int(bad.sum())} of {bad.size} values wrong)",
+                    self._diagnosis(rtol, atol),
                 )
 
     def assert_gradient(self, f, x, received, what, rtol=1e-6, atol=1e-8, h=1e-5):
@@ -154,8 +210,45 @@ class Harness:
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise HiddenTestFailure(
                 f"{what} is wrong at index {idx}: expected {expected[idx]:.10g} (central differences), "
-                f"received {received[idx]:.10g}; relative error {err[idx]:.1e} > {rtol:.0e}"
+                f"received {received[idx]:.10g}; relative error {err[idx]:.1e} > {rtol:.0e}",
+                self._diagnosis(rtol, atol),
             )
+
+    def _diagnosis(self, rtol=1e-7, atol=1e-10):
+        """The explanation of the one known mistake whose result on the last call's inputs equals the
+        student's result (within the failing check's tolerances), or None. Computed once per call."""
+        last = self._last
+        if last is None:
+            return None
+        if "diagnosis" not in last:
+            last["diagnosis"] = None
+            try:
+                with _quiet():
+                    last["diagnosis"] = self._name_the_mistake(last, rtol, atol)
+            except Exception:  # noqa: BLE001 (a diagnosis never changes a verdict: none, then)
+                last["diagnosis"] = None
+        return last["diagnosis"]
+
+    def _name_the_mistake(self, last, rtol, atol):
+        if self._known is None:
+            self._known = _explained_mistakes(self._reference)
+        mistakes, namespace = self._known
+        candidates = mistakes.get(last["name"], [])[:DIAGNOSIS_ENTRIES]
+        reference = namespace.get(last["name"])
+        if not candidates or not callable(reference):
+            return None
+        end = time.monotonic() + DIAGNOSIS_SECONDS
+        right = _run(reference, last)
+        if _same(last["outcome"], right, rtol, atol):
+            return None  # the student's call went right: the failure is about something else
+        named = set()
+        for entry in candidates:
+            if time.monotonic() > end:
+                return None  # not every known mistake was tried: naming one could mislead
+            wrong = _run(_define(entry, namespace), last)
+            if not _same(wrong, right, rtol, atol) and _same(last["outcome"], wrong, rtol, atol):
+                named.add(entry.explain)
+        return named.pop() if len(named) == 1 else None
 
     def number(self, answer, expected, what, rtol=0.0):
         """An answer to a numeric question: a number equal to `expected` (exactly when rtol is 0,
@@ -287,3 +380,177 @@ def _show(name, value):
         return f"{name} of shape {a.shape}"
     return f"{name} = {' '.join(np.array2string(a, separator=', ', max_line_width=10**6).split())}"
 
+
+# ---------------------------------------------------------------------------------- diagnosis
+def _explained_mistakes(reference):
+    """({function: [Wrong entries with an explain text]}, the namespace they run in) for the
+    assignment whose reference modules are `reference` (e.g. ["nn273.linear"]).
+
+    The namespace is what the notebook's kernel has when the entries run there: the names its first
+    cell imports (only its import statements are run), and the reference implementations of the
+    graded functions in place of the student's.
+    """
+    from ..catalogue import entries
+    from ..course import ASSIGNMENTS, COURSE
+
+    by_module = {module: assignment for assignment, module in ASSIGNMENTS.items()}
+    assignment = by_module.get(reference[0].rsplit(".", 1)[-1]) if reference else None
+    if assignment is None:
+        return {}, {}
+    mistakes = {}
+    for entry in entries(assignment):
+        if not entry.right and not entry.cheat and entry.explain:
+            mistakes.setdefault(entry.function, []).append(entry)
+    namespace = {"np": np, "math": math}
+    with contextlib.suppress(ImportError):
+        import torch
+
+        namespace["torch"] = torch
+    namespace.update(_imported_names(COURSE.solution_path(assignment)))
+    for name in reference:
+        module = __import__(name, fromlist=["__all__"])
+        namespace.update({n: getattr(module, n) for n in getattr(module, "__all__", []) if hasattr(module, n)})
+    return mistakes, namespace
+
+
+def _imported_names(notebook):
+    """The names that the import statements of `notebook`'s first code cell bind (the course's own
+    notebook; nothing but its imports runs, so no seed or setting of the grader changes)."""
+    cells = json.loads(notebook.read_text()).get("cells", [])
+    code = next((c for c in cells if c.get("cell_type") == "code"), None)
+    if code is None:
+        return {}
+    source = "".join(code["source"]) if isinstance(code["source"], list) else code["source"]
+    tree = ast.parse(source)
+    imports = ast.Module([node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))], [])
+    namespace = {}
+    exec(compile(imports, f"<imports of {notebook.name}>", "exec"), namespace)  # noqa: S102 (the course's notebook)
+    namespace.pop("__builtins__", None)
+    return namespace
+
+
+def _define(entry, namespace):
+    """The function that a catalogue entry's source defines, in a copy of `namespace`."""
+    scope = dict(namespace)
+    exec(compile(entry.source, f"<known mistake in {entry.function}>", "exec"), scope)  # noqa: S102 (the course's catalogue)
+    return scope[entry.function]
+
+
+def _outcome_of(facts, required):
+    """A call's outcome as a diagnosis compares it: ("value", v), ("raised", type, message) or
+    ("warned", category, message); None when the call failed otherwise (a forbidden or missing
+    call, a changed input), which no known mistake explains."""
+    if facts["forbidden"] or facts["modified"] or (required and not facts["required"]):
+        return None
+    exc = facts["exception"]
+    if exc is not None:
+        return ("raised", type(exc).__name__, str(exc))
+    if facts["warnings"]:
+        return ("warned", *facts["warnings"][0])
+    return ("value", facts["value"])
+
+
+def _run(fn, last):
+    """fn's outcome on copies of the last call's inputs, under the errors and warnings of a call."""
+    args, kwargs = copy.deepcopy(last["args"]), copy.deepcopy(last["kwargs"])
+    with warnings.catch_warnings(record=True) as caught, np.errstate(over="raise", divide="raise", invalid="raise"):
+        warnings.simplefilter("always")
+        try:
+            value = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 (a mistake may raise, as the student's code did)
+            return ("raised", type(exc).__name__, str(exc))
+    if caught:
+        return ("warned", caught[0].category.__name__, str(caught[0].message)[:1000])
+    return ("value", value)
+
+
+@contextmanager
+def _quiet():
+    """Nothing printed or warned (nbgrader scores a test cell that writes to stderr as zero), no
+    floating-point error raised, and the global random states as they were."""
+    state = np.random.get_state()
+    torch = None
+    with contextlib.suppress(ImportError):
+        import torch
+    torch_state = torch.random.get_rng_state() if torch is not None else None
+    grad = torch.is_grad_enabled() if torch is not None else None
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                yield
+    finally:
+        np.random.set_state(state)
+        if torch is not None:
+            torch.random.set_rng_state(torch_state)
+            torch.set_grad_enabled(grad)
+
+
+def _snapshot(args, kwargs):
+    """Copies of a call's arguments for a diagnosis (the test may change its own objects after the
+    call: `updates`, a generator), or None when they are not all plain data of a bounded size."""
+    count = [0]
+    if not all(_plain(a, count) for a in args) or not all(_plain(v, count) for v in kwargs.values()):
+        return None
+    try:
+        return copy.deepcopy(tuple(args)), copy.deepcopy(dict(kwargs))
+    except Exception:  # noqa: BLE001 (no snapshot: no diagnosis)
+        return None
+
+
+def _plain(value, count, depth=0):
+    if depth > 8:
+        return False
+    if value is None or isinstance(value, (bool, int, float, complex, str, np.generic, np.random.Generator)):
+        return True
+    if isinstance(value, np.ndarray):
+        count[0] += value.size
+        return value.dtype.kind in "biufc" and count[0] <= _SNAPSHOT_VALUES
+    if type(value).__module__ == "torch" and type(value).__name__ == "Tensor":
+        count[0] += value.numel()
+        return count[0] <= _SNAPSHOT_VALUES
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v, count, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(v, count, depth + 1) for v in value.values())
+    return isinstance(value, (types.FunctionType, functools.partial))  # a function of the test's own
+
+
+def _same(a, b, rtol, atol):
+    """Two outcomes, or two values: the same structure and kinds of numbers, and equal values
+    within the tolerances."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+            and all(_same(a[k], b[k], rtol, atol) for k in a)
+        )
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return (
+            isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b)
+            and all(_same(x, y, rtol, atol) for x, y in zip(a, b))
+        )
+    if a is None or b is None or isinstance(a, str) or isinstance(b, str):
+        return type(a) is type(b) and a == b
+    a, b = _numbers(a), _numbers(b)
+    if a is None or b is None or a.shape != b.shape or _number_kind(a.dtype) != _number_kind(b.dtype):
+        return False
+    common = complex if "c" in a.dtype.kind + b.dtype.kind else float
+    a, b = a.astype(common), b.astype(common)
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _numbers(value):
+    """value as an array of numbers (a torch tensor's values too), or None if it is no number."""
+    if type(value).__module__ == "torch" and type(value).__name__ == "Tensor":
+        value = value.detach().cpu().numpy()
+    if not isinstance(value, (bool, int, float, complex, np.generic, np.ndarray)):
+        return None
+    value = np.asarray(value)
+    return value if value.dtype.kind in "biufc" else None
+
+
+def _number_kind(dtype):
+    """Booleans, integers and floats are told apart (a mistake may differ from the right answer in
+    kind only, as np.sign's floats do); sizes and signedness are not."""
+    return {"b": "bool", "i": "int", "u": "int"}.get(dtype.kind, "float")
