@@ -45,7 +45,9 @@ def main(argv=None):
     p.add_argument("--json", type=Path, required=True, help="write the grades here")
     p.add_argument("--csv", type=Path, help="also write one row per student and assignment here")
     p.add_argument("--assignment", dest="assignments", action="append", metavar="ID", help="grade only these")
-    p.add_argument("--workdir", type=Path, default=WORKDIR, help="nbgrader's working folder (emptied first)")
+    p.add_argument(
+        "--workdir", type=Path, default=WORKDIR, help="nbgrader's working folder; run again, grade resumes there"
+    )
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory cap per kernel (default %(default)s)")
     p.add_argument("--feedback", action="store_true", help="also write HTML feedback under WORKDIR/feedback")
@@ -55,6 +57,9 @@ def main(argv=None):
     )
     p.add_argument(
         "--jobs", type=_positive, metavar="N", help="notebooks graded side by side, each in its own kernel (default: one per CPU)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="empty the workdir and grade everything again (default: only what is missing)"
     )
 
     p = sub.add_parser("check", help="check that each assignment's tests reject wrong and accept right answers")
@@ -139,6 +144,7 @@ def _grade(args):
             seed=args.seed,
             sandbox="none" if args.no_sandbox else "auto",
             jobs=args.jobs,
+            force=args.force,
         )
     write_json(report, args.json)
     if args.csv:

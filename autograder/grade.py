@@ -10,8 +10,17 @@ that looks like a wrong answer; a cell that ran out of time scores zero and is n
 
 With jobs > 1, worker processes grade in scratch course folders of their own and this process,
 the gradebook's one writer, records each result (`_Recorder`, `execute.ReplayExecute`).
+
+Resumable: the workdir keeps a record of the run (`run.json`: seed, sandbox, options, each
+solution's fingerprint) and one result file per submission (`results/<student>/<assignment>.json`),
+written atomically once the gradebook holds its grades. A later run in the same workdir grades only
+the submissions without a result of the same fingerprint (the submitted files, the solution, the
+hidden tests, the seed and the options), reusing the recorded seed unless given another; `force`
+empties the workdir first.
 """
 
+import hashlib
+import json
 import multiprocessing
 import os
 import secrets
@@ -20,7 +29,7 @@ import tempfile
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import nbformat
@@ -28,6 +37,7 @@ from nbgrader.api import Grade, Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
 from .config import (
+    ALEMBIC_HEAD_VARIABLE,
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
     grader_kernel,
@@ -50,6 +60,9 @@ __all__ = ["NotebookGrade", "grade_submissions", "scan_submissions"]
 
 _MARKER = ".nn273-workdir"
 _TEMPLATE = "gradebook-before-grading.db"  # what each worker's course folder starts from
+_RUN = "run.json"  # the run record: seed, sandbox, options and the solutions' fingerprints
+_RESULTS = "results"  # results/<student>/<assignment>.json: one finished grade each, with its fingerprint
+_HIDDEN = Path(__file__).parent / "hidden"  # the hidden tests' code: a change grades again
 UNPROTECTED = (
     "graded without a sandbox (--no-sandbox): this submission could read and change the course's answers, "
     "other students' work and the gradebook, so its grade cannot be trusted"
@@ -119,17 +132,21 @@ def grade_submissions(
     seed=None,
     sandbox="auto",
     jobs=None,
+    force=False,
 ):
     """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
 
-    Returns {student: {assignment: NotebookGrade}}. `workdir` becomes nbgrader's course directory
-    (gradebook, submitted/, autograded/, feedback/); it is emptied first. `progress`, if given, is
-    called with a line of text per notebook graded. `seed` (default: fresh) seeds the hidden tests'
-    inputs. `sandbox` is a kind of autograder.sandbox ("auto" finds one or raises SandboxUnavailable,
-    which says how to get one; "none" grades without protection). `jobs` worker processes grade
-    submissions side by side (default: one per CPU; 1 grades them here, one after another); this
-    process alone writes the gradebook (`_Recorder`). A script that calls this with jobs > 1 needs
-    the `if __name__ == "__main__":` guard of multiprocessing's spawn start method.
+    Returns {student: {assignment: NotebookGrade}}, every submission of the plan. `workdir` becomes
+    nbgrader's course directory (gradebook, submitted/, autograded/, feedback/) and keeps the run's
+    record and results: run again in the same workdir (after a crash, Ctrl-C, or new submissions),
+    this grades only what has no result yet; `force` empties it first and grades everything.
+    `progress`, if given, is called with a line of text per notebook graded. `seed` (default: the
+    workdir's recorded seed, else fresh) seeds the hidden tests' inputs. `sandbox` is a kind of
+    autograder.sandbox ("auto" finds one or raises SandboxUnavailable, which says how to get one;
+    "none" grades without protection). `jobs` worker processes grade submissions side by side
+    (default: one per CPU; 1 grades them here, one after another); this process alone writes the
+    gradebook (`_Recorder`). A script that calls this with jobs > 1 needs the
+    `if __name__ == "__main__":` guard of multiprocessing's spawn start method.
     """
     jobs = max(1, os.cpu_count() or 1) if jobs is None else int(jobs)
     if jobs < 1:  # before anything is touched
@@ -137,71 +154,89 @@ def grade_submissions(
     submissions = Path(submissions)
     plan, problems = scan_submissions(submissions, course, assignments)
     box = find_sandbox(sandbox)
-    seed = secrets.randbits(32) if seed is None else int(seed)
-    workdir = _fresh_workdir(Path(workdir))
+    workdir = _open_workdir(Path(workdir), force)
+    recorded = _read_run(workdir)
+    seed = int(seed) if seed is not None else recorded.get("seed", secrets.randbits(32))
+    options = {"seed": seed, "sandbox": box.kind, "timeout": timeout, "memory_mb": memory_mb, "feedback": bool(feedback)}
     config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
     _write_formgrader_config(workdir, config)
     # The kernels' connection files and sockets: in a short folder of the temp dir, not the workdir,
     # since a unix socket's path may not pass 107 bytes and a workdir can be deep.
     runtime = Path(tempfile.mkdtemp(prefix="nn273-kernels-"))
     try:
-        return _grade_run(submissions, course, workdir, runtime, plan, problems, box, seed, config, timeout, memory_mb, feedback, progress, jobs)
+        return _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def _grade_run(submissions, course, workdir, runtime, plan, problems, box, seed, config, timeout, memory_mb, feedback, progress, jobs):
+def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs):
+    seed, timeout, feedback = options["seed"], options["timeout"], options["feedback"]
     judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
 
-    layouts = {}
+    layouts, solutions = {}, dict(recorded.get("solutions", {}))
     for assignment in sorted({a for names in plan.values() for a in names}):
-        result = api.generate_assignment(assignment, force=True, create=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader could not prepare {assignment}:\n{result.get('error', '')}")
+        solution = _digest(course.solution_path(assignment).read_bytes())
+        _prepare_assignment(api, db_url, workdir, assignment, unchanged=solutions.get(assignment) == solution)
+        solutions[assignment] = solution
         layouts[assignment] = _layout(course.solution_path(assignment))
+        shutil.rmtree(workdir / "sites" / assignment, ignore_errors=True)
         site = write_site(workdir / "sites" / assignment, assignment, course)
-        install_grader_kernel(workdir, memory_mb, site=site, sandbox=box, name=grader_kernel(assignment))
+        install_grader_kernel(workdir, options["memory_mb"], site=site, sandbox=box, name=grader_kernel(assignment))
+    _write_json(workdir / _RUN, {**options, "solutions": solutions})
 
-    work = [(student, assignment) for student, names in plan.items() for assignment in names]
+    tests = _hidden_tests_digest()
+    fingerprints, grades = {}, {}
+    for student, names in plan.items():
+        for assignment in names:
+            key = (student, assignment)
+            fingerprints[key] = _fingerprint(submissions / student / assignment, solutions[assignment], tests, options)
+            kept = _load_result(workdir, db_url, student, assignment, fingerprints[key], layouts[assignment])
+            if kept is not None:
+                grades[key] = kept
+    work = [key for key in fingerprints if key not in grades]
+    if progress:
+        for (student, assignment), grade in grades.items():
+            progress(_progress_line(student, assignment, grade, "kept") + "  (graded by an earlier run here)")
+
+    def finished(student, assignment, grade):
+        grades[(student, assignment)] = grade
+        _save_result(workdir, student, assignment, fingerprints[(student, assignment)], grade)
+        if progress:
+            progress(_progress_line(student, assignment, grade))
+
     before = harness.seed()
     harness.set_seed(seed)
     try:
         if jobs == 1 or len(work) < 2:
-            return _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box)
-        shutil.copy(workdir / "gradebook.db", workdir / _TEMPLATE)  # the assignments, before any grade
-        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind)
+            for student, assignment in work:
+                layout = layouts[assignment]
+                finished(student, assignment, _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box))
+            return _report(plan, problems, grades)
+        _template_gradebook(workdir)
+        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, _environment())
         recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
-        grades = {}
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=context) as pool:
             futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
-            for future in as_completed(futures):
-                student, assignment = futures[future]
-                try:
-                    grade, executed = future.result()
-                    if executed is not None:
-                        recorder.record(student, assignment, grade, executed)
-                except Exception as exc:  # noqa: BLE001 (a worker that died, or a record that failed)
-                    grade = _failed(layouts[assignment], exc, seed, box)
-                grades[(student, assignment)] = grade
-                if progress:
-                    progress(_progress_line(student, assignment, grade))
+            _gather(futures, as_completed, recorder, layouts, seed, box, finished)
         return _report(plan, problems, grades)
     finally:
         harness.set_seed(before)
 
 
-def _grade_all(api, db_url, submissions, workdir, plan, problems, layouts, timeout, feedback, progress, seed, box):
-    grades = {}
-    for student, names in plan.items():
-        for assignment in names:
-            grade = _grade_entry(api, db_url, submissions, workdir, student, assignment, layouts[assignment], timeout, feedback, seed, box)
-            grades[(student, assignment)] = grade
-            if progress:
-                progress(_progress_line(student, assignment, grade))
-    return _report(plan, problems, grades)
+def _gather(futures, as_completed, recorder, layouts, seed, box, finished):
+    """Record each worker's grade as it comes (this process is the gradebook's one writer)."""
+    for future in as_completed(futures):
+        student, assignment = futures[future]
+        try:
+            grade, executed = future.result()
+            if executed is not None:
+                recorder.record(student, assignment, grade, executed)
+        except Exception as exc:  # noqa: BLE001 (a worker that died, or a record that failed)
+            grade = _failed(layouts[assignment], exc, seed, box)
+        finished(student, assignment, grade)
 
 
 def _report(plan, problems, grades):
@@ -232,8 +267,11 @@ def _grade_entry(api, db_url, submissions, workdir, student, assignment, layout,
     return grade
 
 
+_FAILED = "grading failed: "  # an error of the grading run, not of the submission: graded again on resume
+
+
 def _failed(layout, exc, seed, box):
-    grade = NotebookGrade(None, _max_score(layout), error=f"grading failed: {type(exc).__name__}: {exc}")
+    grade = NotebookGrade(None, _max_score(layout), error=f"{_FAILED}{type(exc).__name__}: {exc}")
     grade.error += "\n" + traceback.format_exc(limit=3)
     grade.seed, grade.sandbox = seed, box.kind
     if not box.isolated:
@@ -242,10 +280,12 @@ def _failed(layout, exc, seed, box):
 
 
 # ------------------------------------------------------------------- side by side: workers, one writer
-def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox):
+def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, environment=None):
     """In a worker process: grade one notebook in a course folder of its own (a copy of the
     gradebook as it was before grading, a kernel of its own); returns its grade and the graded
-    notebook, which the one writer records in the course's gradebook (None: nothing to record)."""
+    notebook, which the one writer records in the course's gradebook (None: nothing to record).
+    `environment`: variables of the grading process that the worker takes (`_environment`)."""
+    os.environ.update(environment or {})
     workdir = Path(workdir)
     scratch = workdir / "scratch" / f"{student}--{assignment}"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -312,6 +352,7 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
         return NotebookGrade(None, max_score, error=f"not a readable notebook ({path.name}): {problem}")
 
     target = workdir / "submitted" / student / assignment
+    shutil.rmtree(target, ignore_errors=True)  # graded before, by an earlier run in this workdir
     shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     result = api.autograde(assignment, student, force=True, create=True)
     if not result["success"]:
@@ -417,23 +458,139 @@ def _feedback(api, student, assignment, grade):
         grade.error = f"{grade.error}; {note}" if grade.error else note
 
 
-def _fresh_workdir(workdir):
+def _open_workdir(workdir, force):
+    """The workdir, made if new; kept as it is to resume, emptied with `force`. A folder that grade did
+    not make is refused, and so is emptying one that holds scores entered by hand in formgrader."""
     if workdir.exists() and any(workdir.iterdir()) and not (workdir / _MARKER).exists():
         raise ValueError(
             f"workdir {workdir} holds files that autograder did not make; choose an empty or new folder with --workdir"
         )
-    graded_by_hand = _manual_scores(workdir / "gradebook.db")
-    if graded_by_hand:
-        raise ValueError(
-            f"workdir {workdir} holds {graded_by_hand} score(s) entered by hand in formgrader, which grading "
-            "again would erase: choose a new folder with --workdir (or export them first with `nbgrader export` "
-            "in that folder, then delete it)"
-        )
-    if workdir.exists():
+    if force and workdir.exists():
+        graded_by_hand = _manual_scores(workdir / "gradebook.db")
+        if graded_by_hand:
+            raise ValueError(
+                f"workdir {workdir} holds {graded_by_hand} score(s) entered by hand in formgrader, which --force "
+                "would erase: grade without --force (a resumed run keeps them), or choose a new folder with "
+                "--workdir (or export them first with `nbgrader export` in that folder, then delete it)"
+            )
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    (workdir / _MARKER).write_text("made by `python -m autograder grade`; emptied on every run\n")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / _MARKER).write_text("made by `python -m autograder grade`: a later run resumes here, --force empties it\n")
     return workdir.resolve()
+
+
+def _prepare_assignment(api, db_url, workdir, assignment, unchanged):
+    """nbgrader's generate_assignment, unless an earlier run in this workdir prepared the same solution.
+
+    Run again, it keeps the grades of earlier submissions as long as the solution has the same cells;
+    nbgrader refuses a solution that gained or lost cells once submissions are recorded.
+    """
+    with Gradebook(db_url) as gb:
+        try:
+            graded = len(gb.find_assignment(assignment).submissions)
+        except MissingEntry:
+            graded = None
+    if unchanged and graded is not None and (workdir / "release" / assignment).is_dir():
+        return
+    result = api.generate_assignment(assignment, force=True, create=True)
+    if result["success"]:
+        return
+    if graded:
+        raise ValueError(
+            f"the solution of {assignment} changed since {workdir} graded {graded} submission(s) of it, and "
+            "nbgrader cannot change an assignment's cells under recorded grades: grade again with --force, "
+            "or in a new --workdir"
+        )
+    raise RuntimeError(f"nbgrader could not prepare {assignment}:\n{result.get('error', '')}")
+
+
+def _template_gradebook(workdir):
+    """WORKDIR/gradebook-before-grading.db: the gradebook with its assignments and no submission,
+    which each worker's course folder starts from (small, even when resuming a large run)."""
+    template = workdir / _TEMPLATE
+    shutil.copy(workdir / "gradebook.db", template)
+    with Gradebook(f"sqlite:///{template}") as gb:
+        for assignment in gb.assignments:
+            for submission in list(assignment.submissions):
+                gb.remove_submission(assignment.name, submission.student.id)
+    return template
+
+
+def _environment():
+    """What a worker takes from this process's environment: where the grading kernels' specs are, and
+    nbgrader's migration head (asked once here, not once per worker: 5 s each)."""
+    names = ("JUPYTER_PATH", ALEMBIC_HEAD_VARIABLE)
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+# ------------------------------------------------------------------------- resuming: record and results
+def _digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _hidden_tests_digest():
+    """The grader's side of the hidden tests (autograder/hidden/): a fix there grades again."""
+    digest = hashlib.sha256()
+    for path in sorted(_HIDDEN.rglob("*.py")):
+        digest.update(str(path.relative_to(_HIDDEN)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _fingerprint(folder, solution, tests, options):
+    """What a submission's grade depends on: its files (as copied into nbgrader's submitted/), the
+    solution, the hidden tests, the seed and the options."""
+    digest = hashlib.sha256(json.dumps([solution, tests, options], sort_keys=True).encode())
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not {".ipynb_checkpoints", "__pycache__"} & set(relative.parts):
+                digest.update(str(relative).encode() + b"\0" + _digest(path.read_bytes()).encode())
+    return digest.hexdigest()
+
+
+def _read_run(workdir):
+    try:
+        record = json.loads((workdir / _RUN).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _write_json(path, data):
+    """Write `path` whole or not at all: a temp file beside it, flushed to disk, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _save_result(workdir, student, assignment, fingerprint, grade):
+    """Keep a finished grade for a resumed run; not a run's own failure (a worker lost), which is retried."""
+    if grade.error and grade.error.startswith(_FAILED):
+        return
+    _write_json(workdir / _RESULTS / student / f"{assignment}.json", {"fingerprint": fingerprint, "grade": asdict(grade)})
+
+
+def _load_result(workdir, db_url, student, assignment, fingerprint, layout):
+    """The grade kept by an earlier run for this very submission, or None. Its free-text answers are
+    read again from the gradebook, where a grader may have scored them since."""
+    try:
+        data = json.loads((workdir / _RESULTS / student / f"{assignment}.json").read_text())
+        if data["fingerprint"] != fingerprint:
+            return None
+        grade = NotebookGrade(**{f.name: data["grade"][f.name] for f in fields(NotebookGrade)})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if grade.score is not None:
+        grade.manual = _read_grades(db_url, student, assignment, layout)[1]
+    return grade
 
 
 def _manual_scores(gradebook):
@@ -467,9 +624,9 @@ def _write_formgrader_config(workdir, config):
     (workdir / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
 
 
-def _progress_line(student, assignment, grade):
+def _progress_line(student, assignment, grade, verb="graded"):
     score = "--" if grade.score is None else f"{grade.score:g}"
     tail = f"  ({grade.error.splitlines()[0]})" if grade.error else ""
     if grade.awaiting_manual:
         tail += f"  [+{grade.awaiting_manual:g} to grade by hand]"
-    return f"graded {student}/{assignment}: {score}/{grade.max_score:g}{tail}"
+    return f"{verb} {student}/{assignment}: {score}/{grade.max_score:g}{tail}"
