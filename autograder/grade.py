@@ -452,9 +452,16 @@ def _resource_problems(autograded, timeout):
 
 
 def _feedback(api, student, assignment, grade):
-    result = api.generate_feedback(assignment, student, force=True)
-    if not result["success"]:
-        note = "feedback could not be generated: " + (result.get("error") or "").strip().splitlines()[-1:][0]
+    """The student's feedback pages (autograder/feedback.py), in this course folder's feedback/ (a
+    worker's scratch folder, which `_Recorder` copies). Not nbgrader's: it shows the hidden tests."""
+    from .feedback import write_feedback
+
+    course = api.coursedir
+    autograded = Path(course.format_path(course.autograded_directory, student, assignment)) / f"{assignment}.ipynb"
+    try:
+        write_feedback(course.format_path(course.feedback_directory, student, assignment), student, assignment, grade, autograded)
+    except Exception as exc:  # noqa: BLE001 (feedback never costs a grade)
+        note = f"feedback could not be written: {type(exc).__name__}: {exc}"
         grade.error = f"{grade.error}; {note}" if grade.error else note
 
 
