@@ -12,6 +12,11 @@ before `SaveAutoGrades`, which then scores each test cell from the outputs writt
 - after every cell, every process the submission started in the sandbox is ended;
 - what the kernel prints is capped per cell, so a flood of output cannot exhaust the grader.
 
+A dead kernel (os._exit, a crash, killed for memory) raises DeadKernelError, as nbclient does;
+DIED_IN keeps the cell and why (the kernel process's exit status). Run again with that cell in SKIP,
+the notebook is executed without sending it to the kernel: it gets an error output that says so, and
+so its tests score zero while every other cell runs and scores (grade.py reruns).
+
 Flags: a function that a hidden test asks to be written without a library (forbid=) is looked for in
 the submitted source too; both that and what the kernel saw it call are kept in `self.flags`, with the
 evidence, for the grade report.
@@ -20,7 +25,9 @@ evidence, for the grade report.
 import ast
 import os
 import shutil
+import signal
 import stat
+import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,15 +45,29 @@ from .config import grader_kernel
 from .course import ANSWER_PREFIX
 from .judge import KernelLink, Proxy, judge_source
 
-__all__ = ["DIED_IN", "EXECUTED", "FLAGS", "JudgedExecute", "ReplayExecute", "TrustedNotebook", "grading_kernel_manager"]
+__all__ = [
+    "DIED_IN",
+    "EXECUTED",
+    "FLAGS",
+    "SKIP",
+    "JudgedExecute",
+    "ReplayExecute",
+    "TrustedNotebook",
+    "grading_kernel_manager",
+    "why_it_died",
+]
 
 MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
 
 # (student, assignment, notebook) -> [(grade_id, function, evidence)], for the grade report, and ->
-# the name of the cell in which the kernel died; nbgrader makes the preprocessor, so this is where
-# its findings wait for `grade`.
+# the cell in which the kernel died, {"index", "cell" (its name), "why"}; nbgrader makes the
+# preprocessor, so this is where its findings wait for `grade`.
 FLAGS = {}
 DIED_IN = {}
+# (student, assignment, notebook) -> {cell index: why}: cells not sent to the kernel on a rerun, since
+# in an earlier run they killed it
+SKIP = {}
+KERNEL_DIED = "KernelDied"  # the ename of a skipped cell's error output
 # (student, assignment, notebook) -> the notebook a worker executed, for `ReplayExecute` to record
 EXECUTED = {}
 
@@ -84,6 +105,7 @@ class JudgedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         info = resources["nbgrader"]
         self._prepare(nb, info["assignment"], info["notebook"])
+        self._skip = dict(SKIP.get((info["student"], info["assignment"], info["notebook"]), {}))
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -107,7 +129,7 @@ class JudgedExecute(Execute):
     def _prepare(self, nb, assignment, notebook):
         self.trusted = TrustedNotebook(Path(self.solutions) / assignment / f"{notebook}.ipynb")
         self.kernel_name = grader_kernel(assignment)
-        self.flags, self._link, self._namespace, self._sizes = [], None, None, {}
+        self.flags, self._link, self._namespace, self._sizes, self._skip = [], None, None, {}, {}
         self._submitted = {
             c.metadata["nbgrader"]["grade_id"]: c.source
             for c in nb.cells
@@ -133,6 +155,8 @@ class JudgedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if index in self._skip:
+            return self._skipped(cell, grade_id, self._skip[index]), self.resources
         try:
             if cell.cell_type == "code" and grade_id in self.trusted.tests:
                 cell.source = self.trusted.tests[grade_id]
@@ -142,12 +166,24 @@ class JudgedExecute(Execute):
                 cell, _ = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             info = resources["nbgrader"]
-            DIED_IN[(info["student"], info["assignment"], info["notebook"])] = (
-                f"cell '{grade_id}'" if grade_id else f"cell #{index + 1}"
-            )
+            DIED_IN[(info["student"], info["assignment"], info["notebook"])] = {
+                "index": index,
+                "cell": f"cell '{grade_id}'" if grade_id else f"cell #{index + 1}",
+                "why": why_it_died(_exit_status(self.km), self.sandboxed),
+            }
             raise
         self.end_strays()
         return cell, self.resources
+
+    def _skipped(self, cell, grade_id, why):
+        """A cell that killed the kernel in an earlier run: not sent to the kernel again; its error
+        output scores a test cell zero and says why."""
+        if cell.cell_type == "code" and grade_id in self.trusted.tests:
+            cell.source = self.trusted.tests[grade_id]
+        text = f"skipped: in the first run this cell killed the kernel: {why}"
+        cell.outputs = [new_output("error", ename=KERNEL_DIED, evalue=text, traceback=[f"{KERNEL_DIED}: {text}"])]
+        cell.execution_count = None
+        return cell
 
     def judge(self, grade_id):
         """Run the instructor's test `grade_id` here against the kernel; its outputs."""
@@ -250,6 +286,37 @@ def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None):
 def _launcher_pid(km):
     process = getattr(getattr(km, "provisioner", None), "process", None)
     return getattr(process, "pid", None)
+
+
+def _exit_status(km, wait=5.0):
+    """The exit status of the kernel's process (the launcher, which became the sandbox), or None if
+    it is still running or unknown."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if not isinstance(process, subprocess.Popen):
+        return None
+    try:
+        return process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def why_it_died(status, sandboxed):
+    """Why a kernel died, from its process's exit status: N for os._exit(N); a signal N is -N
+    unsandboxed and 128 + N from a sandbox (bwrap and the unshare reaper report it as a shell does)."""
+    if status is None:
+        return "the kernel stopped answering"
+    number = -status if status < 0 else status - 128 if sandboxed and 128 < status <= 128 + 64 else None
+    if number is None:
+        return f"the kernel's process exited with status {status} (os._exit or an abort in the student's code)"
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGKILL:
+        return f"the kernel was killed by signal {number} ({name}), as the system does to a process that takes too much memory"
+    if number == signal.SIGSEGV:
+        return f"the kernel crashed with signal {number} ({name}, a segmentation fault)"
+    return f"the kernel was ended by signal {number} ({name})"
 
 
 def source_evidence(source, modules):

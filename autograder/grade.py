@@ -47,7 +47,7 @@ from .config import (
     replay_config,
 )
 from .course import COURSE, WORKDIR
-from .execute import DIED_IN, EXECUTED, FLAGS
+from .execute import DIED_IN, EXECUTED, FLAGS, SKIP
 from .hidden import harness
 from .kernel_site import write_site
 from .sandbox import find_sandbox
@@ -58,6 +58,7 @@ warnings.filterwarnings("ignore", message=".*not in session, add operation along
 
 __all__ = ["NotebookGrade", "grade_submissions", "scan_submissions"]
 
+MAX_RERUNS = 3  # runs of a notebook after its kernel died, each without one more cell
 _MARKER = ".nn273-workdir"
 _TEMPLATE = "gradebook-before-grading.db"  # what each worker's course folder starts from
 _RUN = "run.json"  # the run record: seed, sandbox, options and the solutions' fingerprints
@@ -354,21 +355,39 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
     target = workdir / "submitted" / student / assignment
     shutil.rmtree(target, ignore_errors=True)  # graded before, by an earlier run in this workdir
     shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    result = api.autograde(assignment, student, force=True, create=True)
+    key, deaths = (student, assignment, assignment), []
+    while True:
+        SKIP[key] = {death["index"]: death["why"] for death in deaths}
+        try:
+            result = api.autograde(assignment, student, force=True, create=True)
+        finally:
+            SKIP.pop(key, None)
+        death = DIED_IN.pop(key, None)
+        if result["success"] or death is None or len(deaths) == MAX_RERUNS:
+            break
+        deaths.append(death)  # run it again without that cell
     if not result["success"]:
         error = _explain_failure(result)
-        died_in = DIED_IN.pop((student, assignment, assignment), None)
-        if died_in and error.startswith("the kernel died"):
+        if death and error.startswith("the kernel died"):
             error = (
-                f"the kernel died in {died_in} (the process exited, crashed, or was killed for memory), "
-                "so nbgrader recorded no grades for this notebook"
+                f"the kernel died in {_deaths(deaths + [death])}, and in {len(deaths) + 1} run(s) of this notebook, each "
+                "without the cells that killed the kernel before, so nbgrader recorded no grades for it"
             )
         return NotebookGrade(None, max_score, error=error)
 
     cells, manual = _read_grades(db_url, student, assignment, layout)
     score = round(sum(c["score"] for c in cells.values()), 6)
     problems = _resource_problems(workdir / "autograded" / student / assignment / path.name, timeout)
+    if deaths:
+        problems.insert(0, (
+            f"the kernel died in {_deaths(deaths)}; graded again without {'that cell' if len(deaths) == 1 else 'those cells'}"
+            ", which score 0, while every other cell kept its points"
+        ))
     return NotebookGrade(score, max_score, cells, "; ".join(problems) or None, manual=manual)
+
+
+def _deaths(deaths):
+    return ", then in ".join(f"{death['cell']} ({death['why']})" for death in deaths)
 
 
 def _layout(solution):

@@ -92,3 +92,12 @@ def submit(submissions, student, nb, assignment=TOY):
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def with_new_cell(nb, after, source):
+    """A copy of nb with a code cell of the student's own (no nbgrader metadata, a story cell)
+    right after the cell whose grade_id is `after`."""
+    nb = nbformat.from_dict(nb)
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after)
+    nb.cells.insert(index + 1, new_code_cell(source))
+    return nb
