@@ -96,7 +96,7 @@ def numerical_gradient(f, x, h=1e-5):
         grad[i] = (f(x) - f0) / h
         x[i] = old
     return grad
-"""),
+""", explain="you take forward differences, (f(x + h) - f(x)) / h; central differences, (f(x + h) - f(x - h)) / 2h, are far more accurate."),
     Wrong("numerical_gradient", "perturbs the caller's x (np.asarray, no copy) and never restores it", """\
 def numerical_gradient(f, x, h=1e-5):
     x = np.asarray(x, dtype=float)
@@ -121,7 +121,7 @@ def numerical_gradient(f, x, h=1e-5):
         f_minus = f(x)
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
-"""),
+""", explain="you never put x[i] back after perturbing it, so every later partial derivative is taken at a shifted point."),
     Wrong("numerical_gradient", "divides by h instead of 2h", """\
 def numerical_gradient(f, x, h=1e-5):
     x = np.array(x, dtype=float)
@@ -135,7 +135,7 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
         grad[i] = (f_plus - f_minus) / h
     return grad
-"""),
+""", explain="you divide by h; the two points of a central difference are 2h apart."),
     Wrong("numerical_gradient", "h ignored: a fixed step of 1e-5", """\
 def numerical_gradient(f, x, h=1e-5):
     step = 1e-5
@@ -150,7 +150,7 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * step)
     return grad
-"""),
+""", explain="you ignore the step h you are given and use a fixed step."),
     Wrong("numerical_gradient", "x.copy() keeps an integer x integer: the steps are truncated away", """\
 def numerical_gradient(f, x, h=1e-5):
     x = x.copy()
@@ -164,7 +164,7 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
-"""),
+""", explain="for an integer x your copy stays integer, so x[i] + h is truncated back and the steps vanish; copy x as floats."),
     Wrong("numerical_gradient", "perturbs x.ravel(), a copy when x is not contiguous", """\
 def numerical_gradient(f, x, h=1e-5):
     x = np.asarray(x, dtype=float)
@@ -210,15 +210,15 @@ def numerical_gradient(f, x, h=1e-5):
     Wrong("linear_forward", "a transpose: X @ W.T + b", """\
 def linear_forward(X, W, b):
     return X @ W.T + b, (X, W, b)
-"""),
+""", explain="you multiply by W.T; here W has shape (D, M), so out = X W + b."),
     Wrong("linear_forward", "bias forgotten", """\
 def linear_forward(X, W, b):
     return X @ W, (X, W, b)
-"""),
+""", explain="your out leaves out the bias b."),
     Wrong("linear_forward", "returns only out, no cache", """\
 def linear_forward(X, W, b):
     return X @ W + b
-"""),
+""", explain="you return only out; a forward pass returns the pair (out, cache)."),
     Right("linear_forward", "loops over examples and outputs", """\
 def linear_forward(X, W, b):
     X, W, b = (np.asarray(v, dtype=float) for v in (X, W, b))
@@ -238,22 +238,22 @@ def linear_forward(X, W, b):
 def linear_backward(dout, cache):
     X, W, b = cache
     return dout @ W.T, dout.T @ X, dout.sum(axis=0)
-"""),
+""", explain="your dW equals dout.T @ X: the transpose of the right answer (dW has W's shape, (D, M))."),
     Wrong("linear_backward", "db summed over the wrong axis (axis 1)", """\
 def linear_backward(dout, cache):
     X, W, b = cache
     return dout @ W.T, X.T @ dout, dout.sum(axis=1)
-"""),
+""", explain="your db sums dout over the wrong axis; b is shared by the examples, so sum over them (axis 0)."),
     Wrong("linear_backward", "dX without the transpose: dout @ W", """\
 def linear_backward(dout, cache):
     X, W, b = cache
     return dout @ W, X.T @ dout, dout.sum(axis=0)
-"""),
+""", explain="your dX is missing a transpose of W: dX has X's shape, (N, D)."),
     Wrong("linear_backward", "db the mean over examples instead of the sum", """\
 def linear_backward(dout, cache):
     X, W, b = cache
     return dout @ W.T, X.T @ dout, dout.mean(axis=0)
-"""),
+""", explain="your db is the mean of dout over the examples; b is used once per example, so its gradient is their sum."),
     Right("linear_backward", "one outer product per example, accumulated", """\
 def linear_backward(dout, cache):
     X, W, b = cache
@@ -271,20 +271,20 @@ def linear_backward(dout, cache):
 def mse_loss(F, Y):
     N = F.shape[0]
     return float(np.sum((Y - F) ** 2) / N), (F - Y) / N
-"""),
+""", explain="your dF lacks the factor 2 from differentiating the square."),
     Wrong("mse_loss", "a mean over all N*K elements", """\
 def mse_loss(F, Y):
     return float(np.mean((Y - F) ** 2)), 2 * (F - Y) / F.size
-"""),
+""", explain="you average over all N*K entries; this loss sums over the outputs and averages over the N examples."),
     Wrong("mse_loss", "dF with the wrong sign: 2 (Y - F) / N", """\
 def mse_loss(F, Y):
     N = F.shape[0]
     return float(np.sum((Y - F) ** 2) / N), 2 * (Y - F) / N
-"""),
+""", explain="your dF has the wrong sign: it is the derivative with respect to F, 2 (F - Y) / N."),
     Wrong("mse_loss", "dF not divided by N", """\
 def mse_loss(F, Y):
     return float(np.sum((Y - F) ** 2) / F.shape[0]), 2 * (F - Y)
-"""),
+""", explain="your dF is not divided by N, as the loss is."),
     Right("mse_loss", "loops, one example at a time", """\
 def mse_loss(F, Y):
     F = np.asarray(F, dtype=float)
@@ -305,23 +305,23 @@ def mse_loss(F, Y):
 """),
     # -------------------------------------------------------------------- mlp_loss_and_grads
     Wrong("mlp_loss_and_grads", "hidden activation's derivative forgotten",
-          _variant(_MLP, "dR = dA * activation_grad(hidden, cache[l - 1][1])", "dR = dA")),
+          _variant(_MLP, "dR = dA * activation_grad(hidden, cache[l - 1][1])", "dR = dA"), explain="your backward pass leaves out the hidden activation's derivative at each hidden layer."),
     Wrong("mlp_loss_and_grads", "activation_grad at the layer's output A instead of its response R",
-          _variant(_MLP, "activation_grad(hidden, cache[l - 1][1])", "activation_grad(hidden, cache[l][0])")),
+          _variant(_MLP, "activation_grad(hidden, cache[l - 1][1])", "activation_grad(hidden, cache[l][0])"), explain="you evaluate the activation's derivative at the layer's output A; it is taken at the layer's response R."),
     Wrong("mlp_loss_and_grads", "grads appended during the backward pass: the layers in reverse order",
           _variant(_variant(_MLP, "grads = [None] * len(params)", "grads = []"),
-                   "grads[l] = (dW, db)", "grads.append((dW, db))")),
-    Wrong("mlp_loss_and_grads", "softmax + nll: dR not divided by N", _variant(_MLP, "dR = dR / N", "dR = dR")),
+                   "grads[l] = (dW, db)", "grads.append((dW, db))"), explain="your grads list is in the order the backward pass visits the layers (last first); grads[l] must belong to params[l]."),
+    Wrong("mlp_loss_and_grads", "softmax + nll: dR not divided by N", _variant(_MLP, "dR = dR / N", "dR = dR"), explain="your output's gradient is not divided by N, as the mean loss is."),
     Wrong("mlp_loss_and_grads", "logistic output with mse: the output's derivative F (1 - F) forgotten",
-          _variant(_MLP, "dR = dF * F * (1 - F)", "dR = dF")),
+          _variant(_MLP, "dR = dF * F * (1 - F)", "dR = dF"), explain="with a logistic output and the squared error, the output's derivative F (1 - F) is missing from your gradient."),
     Wrong("mlp_loss_and_grads", "logistic nll as -(Y log F + (1 - Y) log(1 - F)): log(0) at large logits",
           _variant(_MLP, "J = np.sum(np.logaddexp(0, R) - Y * R) / N",
-                   "F = sigmoid(R)\n        J = -np.sum(Y * np.log(F) + (1 - Y) * np.log(1 - F)) / N")),
+                   "F = sigmoid(R)\n        J = -np.sum(Y * np.log(F) + (1 - Y) * np.log(1 - F)) / N"), explain="your logistic loss takes log(F) and log(1 - F), which reach log(0) at large responses; write it from the responses with a stable log(1 + exp(.))."),
     Wrong("mlp_loss_and_grads", "nll with a linear output accepted (no ValueError): the logistic nll of the raw responses",
           _variant(_MLP, """    if loss == "nll" and output == "linear":
         raise ValueError("loss 'nll' needs an output that gives probabilities (logistic or softmax); "
                          "use loss 'mse' with a linear output")
-""", "")),
+""", ""), explain="the nll loss needs a logistic or softmax output; with a linear output it must raise a ValueError."),
     Wrong("mlp_loss_and_grads", "dW from the layer's output (after the activation) instead of its input", """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     A = np.asarray(X, dtype=float)
@@ -352,7 +352,7 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
         if l > 0:
             dR = (dR @ W.T) * activation_grad(hidden, Rs[l - 1])
     return float(J), grads
-"""),
+""", explain="your dW uses the layer's output (after its activation); it is the layer's input that multiplies W."),
     Wrong("mlp_loss_and_grads", "calls torch_loss_and_grads: autograd instead of backpropagation by hand", """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     return torch_loss_and_grads(X, Y, params, hidden, output, loss)
@@ -444,12 +444,12 @@ def torch_loss_and_grads(X, Y, params, hidden, output, loss):
     return mlp_loss_and_grads(X, Y, params, hidden, output, loss)
 """),
     Wrong("torch_loss_and_grads", "float32 tensors",
-          _variant(_TORCH, "dtype = torch.float64", "dtype = torch.float32")),
+          _variant(_TORCH, "dtype = torch.float64", "dtype = torch.float32"), explain="you compute in float32; make the tensors float64 for gradients as exact as the NumPy ones."),
     Wrong("torch_loss_and_grads", "torch.nn.functional.mse_loss: a mean over all N*K elements",
           _variant(_TORCH, "J = torch.sum((torch.tensor(Y, dtype=dtype) - F) ** 2) / N",
-                         "J = torch.nn.functional.mse_loss(F, torch.tensor(Y, dtype=dtype))")),
+                         "J = torch.nn.functional.mse_loss(F, torch.tensor(Y, dtype=dtype))"), explain="torch's mse_loss averages over all N*K entries; this loss sums over the outputs and averages over the N examples."),
     Wrong("torch_loss_and_grads", "cross_entropy of the softmax probabilities (softmax applied twice)",
-          _variant(_TORCH, "torch.nn.functional.cross_entropy(R,", "torch.nn.functional.cross_entropy(torch.softmax(R, dim=1),")),
+          _variant(_TORCH, "torch.nn.functional.cross_entropy(R,", "torch.nn.functional.cross_entropy(torch.softmax(R, dim=1),"), explain="cross_entropy applies the softmax itself: you gave it probabilities, so the softmax is applied twice. Give it the responses."),
     Wrong("torch_loss_and_grads", "hidden layers through the NumPy activation (.detach().numpy() cuts the graph)",
           _variant(_TORCH, "A = fns[hidden](R)", "A = torch.tensor(activation(hidden, R.detach().numpy()))")),
     Right("torch_loss_and_grads", "torch.autograd.grad and log_softmax written out", """\

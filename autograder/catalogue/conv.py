@@ -105,19 +105,19 @@ ENTRIES = [
     Wrong("conv_output_size", "without the + 1: counts the steps between windows, not the windows", """\
 def conv_output_size(n, k, stride=1, pad=0):
     return (n + 2 * pad - k) // stride
-"""),
+""", explain="you count the steps between windows, not the windows: add 1 (the first window)."),
     Wrong("conv_output_size", "rounds up: counts a last window that does not fit", """\
 def conv_output_size(n, k, stride=1, pad=0):
     return -(-(n + 2 * pad - k) // stride) + 1
-"""),
+""", explain="you round up, counting a last window that does not fit; round down."),
     Wrong("conv_output_size", "padding on one side only", """\
 def conv_output_size(n, k, stride=1, pad=0):
     return (n + pad - k) // stride + 1
-"""),
+""", explain="you pad one side only; pad adds zeros on both sides, 2 pad in all."),
     Wrong("conv_output_size", "divides the whole padded length by the stride: (n + 2 pad - k + 1) / stride", """\
 def conv_output_size(n, k, stride=1, pad=0):
     return (n + 2 * pad - k + 1) // stride
-"""),
+""", explain="you divide the whole length by the stride; only the room left after the first window, n + 2 pad - k, is divided, then 1 is added."),
     Right("conv_output_size", "counts the window starts that fit", """\
 def conv_output_size(n, k, stride=1, pad=0):
     count = 0
@@ -130,34 +130,34 @@ def conv_output_size(n, k, stride=1, pad=0):
     Wrong("conv_output_size", "true division: a float, and a fraction where the last window does not fit", """\
 def conv_output_size(n, k, stride=1, pad=0):
     return (n + 2 * pad - k) / stride + 1
-"""),
+""", explain="you use true division (/): the result is a float, with a fraction where the last window does not fit; use integer division (//)."),
     Wrong("conv_output_size", "the right count as a float", """\
 def conv_output_size(n, k, stride=1, pad=0):
     return float((n + 2 * pad - k) // stride + 1)
-"""),
+""", explain="your count is right but a float; return an int."),
     Right("conv_output_size", "np.floor of the true quotient, as a NumPy integer", """\
 def conv_output_size(n, k, stride=1, pad=0):
     return np.int64(np.floor((n + 2 * pad - k) / stride)) + 1
 """),
     # ------------------------------------------------------------------------ conv2d_forward
     Wrong("conv2d_forward", "the kernel flipped: a true convolution, not torch's cross-correlation",
-          _variant(_CONV_FORWARD, "np.tensordot(window, w,", "np.tensordot(window, w[:, :, ::-1, ::-1],")),
+          _variant(_CONV_FORWARD, "np.tensordot(window, w,", "np.tensordot(window, w[:, :, ::-1, ::-1],"), explain="you flip the kernel (a true convolution); torch's conv2d, like this exercise, is a cross-correlation: no flip."),
     Wrong("conv2d_forward", "all the padding after the image (bottom and right), none before",
           _variant(_CONV_FORWARD, "xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))",
-                   "xp = np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))")),
+                   "xp = np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))"), explain="you put all the padding after the image (bottom and right); pad adds zeros on every side."),
     Wrong("conv2d_forward", "stride ignored: windows at every position",
           _variant(_variant(_CONV_FORWARD, "OH = (H + 2 * pad - KH) // stride + 1", "OH = H + 2 * pad - KH + 1"),
-                   "OW = (W + 2 * pad - KW) // stride + 1", "OW = W + 2 * pad - KW + 1").replace("* stride", "")),
+                   "OW = (W + 2 * pad - KW) // stride + 1", "OW = W + 2 * pad - KW + 1").replace("* stride", ""), explain="you ignore the stride: windows at every position instead of every stride-th."),
     Wrong("conv2d_forward", "the output size rounded up: a last window that does not fit, zero-padded",
           _variant(_variant(_variant(_CONV_FORWARD, "OH = (H + 2 * pad - KH) // stride + 1",
                                      "OH = -(-(H + 2 * pad - KH) // stride) + 1"),
                             "OW = (W + 2 * pad - KW) // stride + 1", "OW = -(-(W + 2 * pad - KW) // stride) + 1"),
-                   "(pad, pad), (pad, pad)))", "(pad, pad + stride), (pad, pad + stride)))")),
+                   "(pad, pad), (pad, pad)))", "(pad, pad + stride), (pad, pad + stride)))"), explain="your output has one more window that does not fit in the image; the output size rounds down."),
     Wrong("conv2d_forward", "one bias for all filters: b.sum()",
-          _variant(_CONV_FORWARD, "axes=([1, 2, 3], [1, 2, 3])) + b", "axes=([1, 2, 3], [1, 2, 3])) + b.sum()")),
+          _variant(_CONV_FORWARD, "axes=([1, 2, 3], [1, 2, 3])) + b", "axes=([1, 2, 3], [1, 2, 3])) + b.sum()"), explain="you add the sum of all biases to every filter's map; each filter has its own bias b[f]."),
     Wrong("conv2d_forward", "channels not summed: each filter sees only the first channel",
           _variant(_CONV_FORWARD, "np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))",
-                   "np.tensordot(window[:, 0], w[:, 0], axes=([1, 2], [1, 2]))")),
+                   "np.tensordot(window[:, 0], w[:, 0], axes=([1, 2], [1, 2]))"), explain="your filters see only one channel; each sums over all the input channels."),
     Right("conv2d_forward", "loops", _CONV_FORWARD),
     Right("conv2d_forward", "one loop per output entry, padding by hand", """\
 def conv2d_forward(x, w, b, stride=1, pad=0):
@@ -178,24 +178,24 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
 """),
     # ----------------------------------------------------------------------- conv2d_backward
     Wrong("conv2d_backward", "padding forgotten: dx of the padded image returned",
-          _variant(_CONV_BACKWARD, "dx = dxp[:, :, pad:pad + H, pad:pad + W]", "dx = dxp")),
+          _variant(_CONV_BACKWARD, "dx = dxp[:, :, pad:pad + H, pad:pad + W]", "dx = dxp"), explain="you return the gradient of the padded image; cut the padding off so dx has x's shape."),
     Wrong("conv2d_backward", "padding forgotten: dw from the unpadded image, shifted by pad", _variant(
         _variant(_CONV_BACKWARD, "dw += np.tensordot(dout[:, :, i, j], xp[:, :, rows, cols], axes=([0], [0]))",
                  "dw += np.tensordot(dout[:, :, i, j], xq[:, :, rows, cols], axes=([0], [0]))"),
         "dxp = np.zeros(xp.shape)",
-        "dxp = np.zeros(xp.shape)\n    xq = np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))")),
+        "dxp = np.zeros(xp.shape)\n    xq = np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))"), explain="your dw correlates dout with the unpadded image; the forward pass saw the padded one."),
     Wrong("conv2d_backward", "stride ignored in dx: window (i, j) sent back to (i, j), not (stride i, stride j)",
           _variant(_CONV_BACKWARD, "dxp[:, :, rows, cols] +=",
-                   "dxp[:, :, i:i + KH, j:j + KW] +=")),
+                   "dxp[:, :, i:i + KH, j:j + KW] +="), explain="in dx you send window (i, j) back to (i, j); with a stride it came from (stride i, stride j)."),
     Wrong("conv2d_backward", "db summed over the wrong axes: over the filters, not the examples",
-          _variant(_CONV_BACKWARD, "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=(1, 2, 3))")),
+          _variant(_CONV_BACKWARD, "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=(1, 2, 3))"), explain="your db sums over the wrong axes; each filter's db sums dout over the examples and positions."),
     Wrong("conv2d_backward", "db the mean over the examples instead of the sum",
-          _variant(_CONV_BACKWARD, "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=(2, 3)).mean(axis=0)")),
+          _variant(_CONV_BACKWARD, "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=(2, 3)).mean(axis=0)"), explain="your db averages over the examples; the bias is used once per example and position, so its gradient is the sum."),
     Wrong("conv2d_backward", "dx with the kernel flipped (true convolution in the backward pass)",
           _variant(_CONV_BACKWARD, "np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))",
-                   "np.tensordot(dout[:, :, i, j], w[:, :, ::-1, ::-1], axes=([1], [0]))")),
+                   "np.tensordot(dout[:, :, i, j], w[:, :, ::-1, ::-1], axes=([1], [0]))"), explain="your dx uses the flipped kernel; send each window's gradient back through w as the forward pass used it."),
     Wrong("conv2d_backward", "overlapping windows written over instead of added in dx",
-          _variant(_CONV_BACKWARD, "dxp[:, :, rows, cols] +=", "dxp[:, :, rows, cols] =")),
+          _variant(_CONV_BACKWARD, "dxp[:, :, rows, cols] +=", "dxp[:, :, rows, cols] ="), explain="where windows overlap you overwrite dx; the gradients of overlapping windows add up (+=)."),
     Right("conv2d_backward", "loops over windows", _CONV_BACKWARD),
     Right("conv2d_backward", "one loop per kernel offset, strided slices", """\
 def conv2d_backward(dout, cache):
@@ -218,14 +218,14 @@ def conv2d_backward(dout, cache):
     # --------------------------------------------------------------------- maxpool2d_forward
     Wrong("maxpool2d_forward", "stride ignored: windows at every position",
           _variant(_variant(_POOL_FORWARD, "OH = (H - size) // stride + 1", "OH = H - size + 1"),
-                   "OW = (W - size) // stride + 1", "OW = W - size + 1").replace("* stride", "")),
+                   "OW = (W - size) // stride + 1", "OW = W - size + 1").replace("* stride", ""), explain="you ignore the stride: windows at every position instead of every stride-th."),
     Wrong("maxpool2d_forward", "windows apart: stride taken to be size",
-          _POOL_FORWARD.replace("stride + 1", "size + 1").replace("* stride", "* size")),
+          _POOL_FORWARD.replace("stride + 1", "size + 1").replace("* stride", "* size"), explain="you take the stride to be the window size; they are separate arguments."),
     Wrong("maxpool2d_forward", "the average of each window (average pooling)",
-          _variant(_POOL_FORWARD, "window.max(axis=(2, 3))", "window.mean(axis=(2, 3))")),
+          _variant(_POOL_FORWARD, "window.max(axis=(2, 3))", "window.mean(axis=(2, 3))"), explain="you take each window's average; max pooling takes its maximum."),
     Wrong("maxpool2d_forward", "a last window that does not fit kept (ceil mode), cut short",
           _variant(_variant(_POOL_FORWARD, "OH = (H - size) // stride + 1", "OH = -(-(H - size) // stride) + 1"),
-                   "OW = (W - size) // stride + 1", "OW = -(-(W - size) // stride) + 1")),
+                   "OW = (W - size) // stride + 1", "OW = -(-(W - size) // stride) + 1"), explain="you keep a last window that does not fit (cut short); the output size rounds down."),
     Right("maxpool2d_forward", "loops", _POOL_FORWARD),
     Right("maxpool2d_forward", "the running maximum over the window's offsets", """\
 def maxpool2d_forward(x, size, stride):
@@ -241,10 +241,10 @@ def maxpool2d_forward(x, size, stride):
 """),
     # -------------------------------------------------------------------- maxpool2d_backward
     Wrong("maxpool2d_backward", "overlapping windows' gradients written over instead of added",
-          _variant(_POOL_BACKWARD, "] += dout[n, c, i, j]", "] = dout[n, c, i, j]")),
+          _variant(_POOL_BACKWARD, "] += dout[n, c, i, j]", "] = dout[n, c, i, j]"), explain="where windows overlap you overwrite dx; the gradients of overlapping windows add up (+=)."),
     Wrong("maxpool2d_backward", "on ties, the gradient to the last maximum (torch: the first)",
           _variant(_POOL_BACKWARD, "p, q = np.unravel_index(np.argmax(window), window.shape)",
-                   "p, q = np.unravel_index(window.size - 1 - np.argmax(window.ravel()[::-1]), window.shape)")),
+                   "p, q = np.unravel_index(window.size - 1 - np.argmax(window.ravel()[::-1]), window.shape)"), explain="on a tie you send the gradient to the last maximum of the window; torch sends it to the first (np.argmax's choice)."),
     Wrong("maxpool2d_backward", "on ties, the gradient to every maximum of the window", """\
 def maxpool2d_backward(dout, cache):
     x, size, stride = cache[:3]
@@ -256,9 +256,9 @@ def maxpool2d_backward(dout, cache):
             mask = window == window.max(axis=(2, 3), keepdims=True)
             dx[:, :, i * stride:i * stride + size, j * stride:j * stride + size] += mask * dout[:, :, i, j][:, :, None, None]
     return dx
-"""),
+""", explain="on a tie you send the gradient to every maximum of the window; only one (the first) gets it."),
     Wrong("maxpool2d_backward", "stride ignored: window (i, j) sent back from (i, j)",
-          _POOL_BACKWARD.replace("i * stride", "i").replace("j * stride", "j")),
+          _POOL_BACKWARD.replace("i * stride", "i").replace("j * stride", "j"), explain="you send window (i, j)'s gradient back to (i, j); with a stride the window starts at (stride i, stride j)."),
     Right("maxpool2d_backward", "loops with np.argmax", _POOL_BACKWARD),
     Right("maxpool2d_backward", "one mask per window offset, the first maximum claimed in row-major order", """\
 def maxpool2d_backward(dout, cache):

@@ -29,6 +29,7 @@ def activation(name, r):
         return r
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="your logistic 1/(1 + exp(-r)) overflows for large negative r; compute exp only of non-positive numbers.",
     ),
     Wrong(
         "activation",
@@ -49,6 +50,7 @@ def activation(name, r):
         return r
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="tanh written from its definition overflows for large |r|; use np.tanh.",
     ),
     Wrong(
         "activation",
@@ -69,6 +71,7 @@ def activation(name, r):
         return r
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="your gaussian is exp(-r^2); the lecture's is exp(-r^2 / 2).",
     ),
     Wrong(
         "activation",
@@ -89,6 +92,7 @@ def activation(name, r):
         return r
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="your relu returns |r|; relu is max(r, 0).",
     ),
     Right(
         "activation",
@@ -134,6 +138,7 @@ def activation_grad(name, r):
         return np.ones_like(r)
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="your tanh derivative is 1 - tanh(r); it is 1 - tanh(r)^2.",
     ),
     Wrong(
         "activation_grad",
@@ -154,6 +159,7 @@ def activation_grad(name, r):
         return np.ones_like(r)
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="your relu derivative is 1 at r = 0; the course takes it as 0 there (1 only where r > 0).",
     ),
     Wrong(
         "activation_grad",
@@ -174,6 +180,7 @@ def activation_grad(name, r):
         return np.ones_like(r)
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="you differentiated exp(-r^2); the lecture's gaussian is exp(-r^2 / 2), whose derivative is -r exp(-r^2 / 2).",
     ),
     Wrong(
         "activation_grad",
@@ -194,6 +201,7 @@ def activation_grad(name, r):
         return np.ones_like(r)
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="your gaussian derivative has the wrong sign: it is -r exp(-r^2 / 2).",
     ),
     Wrong(
         "activation_grad",
@@ -213,6 +221,7 @@ def activation_grad(name, r):
         return np.ones_like(r)
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="your logistic derivative is s; it is s (1 - s), with s the logistic of r.",
     ),
     Wrong(
         "activation_grad",
@@ -232,6 +241,7 @@ def activation_grad(name, r):
         return np.ones_like(r)
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="exp(-r) / (1 + exp(-r))^2 overflows for large negative r; write the derivative as s (1 - s) with a stable logistic s.",
     ),
     Wrong(
         "activation_grad",
@@ -252,6 +262,7 @@ def activation_grad(name, r):
         return r
     raise ValueError(f"unknown activation {name!r}")
 """,
+        explain="the linear activation's derivative is 1 everywhere; you return r.",
     ),
     Right(
         "activation_grad",
@@ -287,6 +298,7 @@ def count_parameters(layer_sizes):
     sizes = list(layer_sizes)
     return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
 """,
+        explain="you count the weights only; every layer after the input also has one bias per unit.",
     ),
     Wrong(
         "count_parameters",
@@ -296,6 +308,7 @@ def count_parameters(layer_sizes):
     sizes = list(layer_sizes)
     return int(sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(sizes) - 2)))
 """,
+        explain="you leave out the last pair of layers (the output layer's weights and biases).",
     ),
     Wrong(
         "count_parameters",
@@ -305,6 +318,7 @@ def count_parameters(layer_sizes):
     sizes = list(layer_sizes)
     return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + sum(sizes))
 """,
+        explain="you give the input layer biases too; only the layers that compute have biases.",
     ),
     Wrong(
         "count_parameters",
@@ -314,6 +328,7 @@ def count_parameters(layer_sizes):
     sizes = list(layer_sizes)
     return int(sum((a + 1) * (b + 1) for a, b in zip(sizes[:-1], sizes[1:])))
 """,
+        explain="you count (a + 1)(b + 1) between layers of a and b units; the bias is on the receiving side only: (a + 1) b.",
     ),
     Right(
         "count_parameters",
@@ -345,6 +360,7 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
         return E / E.sum(axis=1, keepdims=True), cache
     return activation(output, A), cache
 """,
+        explain="you apply the hidden activation to the last layer too; the last layer gets the output activation only.",
     ),
     Wrong(
         "mlp_forward",
@@ -365,6 +381,7 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
             A = activation(output, R)
     return A, cache
 """,
+        explain="your layers leave out their biases.",
     ),
     Wrong(
         "mlp_forward",
@@ -385,6 +402,7 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
             A = activation(output, R)
     return A, cache
 """,
+        explain="your softmax normalizes each column; each row (one example) must sum to 1.",
     ),
     Wrong(
         "mlp_forward",
@@ -405,6 +423,7 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
             A = activation(output, R)
     return A, cache
 """,
+        explain="you multiply by W.T (torch's convention); here W has shape (inputs, outputs), so A @ W.",
     ),
     Wrong(
         "mlp_forward",
@@ -419,6 +438,7 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
         A = activation(hidden, R) if l < len(params) - 1 else R
     return A, cache
 """,
+        explain="you return the last layer's responses; the output activation must be applied to them.",
     ),
     Wrong(
         "mlp_forward",
@@ -439,6 +459,7 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
             A = activation(output, R)
     return A, cache
 """,
+        explain="your softmax overflows for large responses; subtract each row's maximum before exp.",
     ),
     Wrong(
         "mlp_forward",
@@ -459,6 +480,7 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
             A = activation(output, R)
     return A, cache
 """,
+        explain="you apply the activation to the input X too; the inputs go into the first layer as they are.",
     ),
     Right(
         "mlp_forward",

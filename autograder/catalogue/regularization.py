@@ -70,19 +70,19 @@ def batchnorm_backward(dout, cache):
 ENTRIES = [
     # -------------------------------------------------------------------------- dropout_forward
     Wrong("dropout_forward", "p taken as the keep probability", _variant(
-        _DROPOUT_FORWARD, "(rng.random(x.shape) >= p) / (1 - p)", "(rng.random(x.shape) < p) / p")),
+        _DROPOUT_FORWARD, "(rng.random(x.shape) >= p) / (1 - p)", "(rng.random(x.shape) < p) / p"), explain="you take p as the probability to keep a unit; p is the probability to drop it."),
     Wrong("dropout_forward", "no scaling: the kept units are not multiplied by 1/(1 - p)", _variant(
-        _DROPOUT_FORWARD, "(rng.random(x.shape) >= p) / (1 - p)", "(rng.random(x.shape) >= p) * 1.0")),
+        _DROPOUT_FORWARD, "(rng.random(x.shape) >= p) / (1 - p)", "(rng.random(x.shape) >= p) * 1.0"), explain="you do not scale the kept units; inverted dropout multiplies them by 1/(1 - p), so the expected activation is unchanged."),
     Wrong("dropout_forward", "the lecture's original dropout: no scaling in training, x * (1 - p) in evaluation",
           _variant(_variant(_DROPOUT_FORWARD, "(rng.random(x.shape) >= p) / (1 - p)", "(rng.random(x.shape) >= p) * 1.0"),
-                   "return x.copy(), np.ones_like(x)", "return x * (1 - p), np.full(x.shape, 1 - p)")),
-    Wrong("dropout_forward", "units dropped in evaluation too", _variant(_DROPOUT_FORWARD, "if not train:", "if False:")),
+                   "return x.copy(), np.ones_like(x)", "return x * (1 - p), np.full(x.shape, 1 - p)"), explain="you implement the original dropout (scaling at test time); this exercise is inverted dropout: scale by 1/(1 - p) in training, identity in evaluation."),
+    Wrong("dropout_forward", "units dropped in evaluation too", _variant(_DROPOUT_FORWARD, "if not train:", "if False:"), explain="you drop units in evaluation too; in evaluation dropout is the identity."),
     Wrong("dropout_forward", "scaled by 1/p instead of 1/(1 - p)", _variant(
-        _DROPOUT_FORWARD, "(rng.random(x.shape) >= p) / (1 - p)", "(rng.random(x.shape) >= p) / max(p, 1e-12)")),
+        _DROPOUT_FORWARD, "(rng.random(x.shape) >= p) / (1 - p)", "(rng.random(x.shape) >= p) / max(p, 1e-12)"), explain="you scale by 1/p; the kept units are scaled by 1/(1 - p)."),
     Wrong("dropout_forward", "drawn from np.random's global state, not from rng", _variant(
-        _DROPOUT_FORWARD, "rng.random(x.shape)", "np.random.random(x.shape)")),
+        _DROPOUT_FORWARD, "rng.random(x.shape)", "np.random.random(x.shape)"), explain="you draw the mask from np.random's global state; draw it from the rng you are given."),
     Wrong("dropout_forward", "p outside [0, 1) not refused", _variant(
-        _DROPOUT_FORWARD, '    if not 0 <= p < 1:\n        raise ValueError(f"p must be in [0, 1); got {p}")\n', "")),
+        _DROPOUT_FORWARD, '    if not 0 <= p < 1:\n        raise ValueError(f"p must be in [0, 1); got {p}")\n', ""), explain="a p outside [0, 1) must raise a ValueError."),
     Right("dropout_forward", "a binomial draw per unit, torch's way", """\
 def dropout_forward(x, p, train, rng):
     if p < 0 or p >= 1:
@@ -107,10 +107,10 @@ def dropout_forward(x, p, train, rng):
 """),
     # ------------------------------------------------------------------------- dropout_backward
     Wrong("dropout_backward", "no scaling: the gradient passes kept units unscaled", _variant(
-        _DROPOUT_BACKWARD, "dout * mask", "dout * (mask != 0)")),
-    Wrong("dropout_backward", "the mask ignored: dx = dout", _variant(_DROPOUT_BACKWARD, "dout * mask", "dout + 0.0 * mask")),
+        _DROPOUT_BACKWARD, "dout * mask", "dout * (mask != 0)"), explain="your gradient is not scaled: it passes the kept units scaled as in the forward pass (the mask holds 1/(1 - p))."),
+    Wrong("dropout_backward", "the mask ignored: dx = dout", _variant(_DROPOUT_BACKWARD, "dout * mask", "dout + 0.0 * mask"), explain="you ignore the mask: dropped units get no gradient."),
     Wrong("dropout_backward", "divided by the mask where kept", _variant(
-        _DROPOUT_BACKWARD, "dout * mask", "np.where(mask != 0, dout / np.where(mask != 0, mask, 1.0), 0.0)")),
+        _DROPOUT_BACKWARD, "dout * mask", "np.where(mask != 0, dout / np.where(mask != 0, mask, 1.0), 0.0)"), explain="you divide by the mask; the gradient is multiplied by it, as the forward pass was."),
     Right("dropout_backward", "np.where on the kept units", """\
 def dropout_backward(dout, mask):
     mask = np.asarray(mask, dtype=float)
@@ -128,22 +128,22 @@ def dropout_backward(dout, mask):
 """),
     # ------------------------------------------------------------------------ batchnorm_forward
     Wrong("batchnorm_forward", "a biased running variance", _variant(
-        _BN_FORWARD, "momentum * var * N / (N - 1)", "momentum * var")),
+        _BN_FORWARD, "momentum * var * N / (N - 1)", "momentum * var"), explain="your running variance uses the biased batch variance; torch keeps the unbiased one (divided by N - 1) in the running statistics."),
     Wrong("batchnorm_forward", "the momentum convention reversed: momentum weighs the old statistic",
           _variant(_variant(_BN_FORWARD, '(1 - momentum) * running["mean"] + momentum * mu',
                             'momentum * running["mean"] + (1 - momentum) * mu'),
                    '(1 - momentum) * running["var"] + momentum * var * N / (N - 1)',
-                   'momentum * running["var"] + (1 - momentum) * var * N / (N - 1)')),
+                   'momentum * running["var"] + (1 - momentum) * var * N / (N - 1)'), explain="you weigh the old statistic by momentum; in torch's convention momentum weighs the new batch statistic: (1 - momentum) old + momentum new."),
     Wrong("batchnorm_forward", "evaluation normalizes with the batch's statistics", _variant(
-        _BN_FORWARD, 'mu, var = running["mean"], running["var"]', "mu, var = x.mean(axis=0), x.var(axis=0)")),
+        _BN_FORWARD, 'mu, var = running["mean"], running["var"]', "mu, var = x.mean(axis=0), x.var(axis=0)"), explain="in evaluation you normalize with the batch's statistics; use the running mean and variance."),
     Wrong("batchnorm_forward", "evaluation updates the running statistics too", _variant(
-        _BN_FORWARD, "    if train:\n        N", "    if True:\n        N")),
+        _BN_FORWARD, "    if train:\n        N", "    if True:\n        N"), explain="you update the running statistics in evaluation too; only training updates them."),
     Wrong("batchnorm_forward", "the running statistics not updated in the caller's dict (a copy updated)",
           _variant(_BN_FORWARD, "    if train:\n        N", "    if train:\n        running = dict(running)\n        N")),
     Wrong("batchnorm_forward", "the unbiased variance used to normalize too", _variant(_variant(
-        _BN_FORWARD, "var = x.var(axis=0)", "var = x.var(axis=0, ddof=1)"), "momentum * var * N / (N - 1)", "momentum * var")),
+        _BN_FORWARD, "var = x.var(axis=0)", "var = x.var(axis=0, ddof=1)"), "momentum * var * N / (N - 1)", "momentum * var"), explain="you normalize with the unbiased variance; the batch is normalized with the biased one (divided by N), and only the running variance is unbiased."),
     Wrong("batchnorm_forward", "eps outside the square root", _variant(
-        _BN_FORWARD, "np.sqrt(var + eps)", "(np.sqrt(var) + eps)")),
+        _BN_FORWARD, "np.sqrt(var + eps)", "(np.sqrt(var) + eps)"), explain="you add eps outside the square root; it goes inside: sqrt(var + eps)."),
     Right("batchnorm_forward", "the running statistics updated in place on their arrays, as torch's buffers", """\
 def batchnorm_forward(x, gamma, beta, running, train, momentum=0.1, eps=1e-5):
     x = np.asarray(x, dtype=float)
@@ -182,20 +182,20 @@ def batchnorm_forward(x, gamma, beta, running, train, momentum=0.1, eps=1e-5):
 """),
     # ----------------------------------------------------------------------- batchnorm_backward
     Wrong("batchnorm_backward", "the mean and variance terms missing: mu and var taken as constants", _variant(
-        _BN_BACKWARD, "    if not train:\n", "    if True:\n")),
+        _BN_BACKWARD, "    if not train:\n", "    if True:\n"), explain="you treat the batch mean and variance as constants; they depend on x, and their gradients must be added."),
     Wrong("batchnorm_backward", "the variance term missing", _variant(
-        _BN_BACKWARD, " - xhat * (dxhat * xhat).sum(axis=0))", ")")),
+        _BN_BACKWARD, " - xhat * (dxhat * xhat).sum(axis=0))", ")"), explain="your dx lacks the term through the batch variance."),
     Wrong("batchnorm_backward", "the mean term missing", _variant(
-        _BN_BACKWARD, "N * dxhat - dxhat.sum(axis=0) - ", "N * dxhat - ")),
+        _BN_BACKWARD, "N * dxhat - dxhat.sum(axis=0) - ", "N * dxhat - "), explain="your dx lacks the term through the batch mean."),
     Wrong("batchnorm_backward", "dgamma and dbeta summed over the features (axis 1)", _variant(_variant(
         _BN_BACKWARD, "dgamma = (dout * xhat).sum(axis=0)", "dgamma = (dout * xhat).sum(axis=1)"),
-        "dbeta = dout.sum(axis=0)", "dbeta = dout.sum(axis=1)")),
+        "dbeta = dout.sum(axis=0)", "dbeta = dout.sum(axis=1)"), explain="you sum dgamma and dbeta over the features; each feature's parameter sums over the examples (axis 0)."),
     Wrong("batchnorm_backward", "dgamma from x instead of xhat", _variant(
-        _BN_BACKWARD, "dgamma = (dout * xhat).sum(axis=0)", "dgamma = (dout * x).sum(axis=0)")),
+        _BN_BACKWARD, "dgamma = (dout * xhat).sum(axis=0)", "dgamma = (dout * x).sum(axis=0)"), explain="your dgamma uses x; gamma multiplies the normalized xhat."),
     Wrong("batchnorm_backward", "the training formula in evaluation too", _variant(
-        _BN_BACKWARD, "    if not train:\n", "    if False:\n")),
+        _BN_BACKWARD, "    if not train:\n", "    if False:\n"), explain="in evaluation the statistics are constants, so dx = dout * gamma / sqrt(running_var + eps); you used the training formula."),
     Wrong("batchnorm_backward", "gamma forgotten in dx", _variant(_variant(
-        _BN_BACKWARD, "dxhat = dout * gamma", "dxhat = dout"), "return gamma * inv * dout", "return inv * dout")),
+        _BN_BACKWARD, "dxhat = dout * gamma", "dxhat = dout"), "return gamma * inv * dout", "return inv * dout"), explain="your dx forgets the factor gamma."),
     Right("batchnorm_backward", "the long way: the computational graph step by step", """\
 def batchnorm_backward(dout, cache):
     x, gamma, beta, mu, var, eps, train = cache[:7]

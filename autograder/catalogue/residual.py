@@ -55,15 +55,15 @@ class ResidualBlock(torch.nn.Module):
 
 ENTRIES = [
     # ------------------------------------------------------------------------- residual_forward
-    Wrong("residual_forward", "the skip forgotten: a plain two-layer network", _variant(_FORWARD, "out = X + h", "out = h")),
+    Wrong("residual_forward", "the skip forgotten: a plain two-layer network", _variant(_FORWARD, "out = X + h", "out = h"), explain="you forgot the skip connection: the block's output is X + F(X)."),
     Wrong("residual_forward", "ReLU after the sum: relu(X + F(X))", _variant(
-        _FORWARD, "out = X + h @ W2 + b2", "out = np.maximum(X + R.clip(0) @ W2 + b2, 0)")),
+        _FORWARD, "out = X + h @ W2 + b2", "out = np.maximum(X + R.clip(0) @ W2 + b2, 0)"), explain="you apply the ReLU after the sum; in this block the ReLU is inside F, between the two layers."),
     Wrong("residual_forward", "b2 added to the rows of W2: relu(X @ W1 + b1) @ (W2 + b2)",
-          _variant(_FORWARD, "h @ W2 + b2", "h @ (W2 + b2)")),
-    Wrong("residual_forward", "no ReLU: a linear block", _variant(_FORWARD, "h = np.maximum(R, 0)", "h = R")),
-    Wrong("residual_forward", "b2 forgotten", _variant(_FORWARD, "h @ W2 + b2", "h @ W2")),
+          _variant(_FORWARD, "h @ W2 + b2", "h @ (W2 + b2)"), explain="you add b2 to W2 before the product; b2 is added after it."),
+    Wrong("residual_forward", "no ReLU: a linear block", _variant(_FORWARD, "h = np.maximum(R, 0)", "h = R"), explain="your block has no ReLU between its two layers."),
+    Wrong("residual_forward", "b2 forgotten", _variant(_FORWARD, "h @ W2 + b2", "h @ W2"), explain="your second layer leaves out its bias b2."),
     Wrong("residual_forward", "W1 transposed (square blocks only, else it fails on the shapes)",
-          _variant(_FORWARD, "R = X @ W1 + b1", "R = X @ (W1.T if W1.shape[0] == W1.shape[1] else W1) + b1")),
+          _variant(_FORWARD, "R = X @ W1 + b1", "R = X @ (W1.T if W1.shape[0] == W1.shape[1] else W1) + b1"), explain="you multiply by W1.T; W1 has shape (D, H), so X @ W1."),
     Right("residual_forward", "einsum", """\
 def residual_forward(X, W1, b1, W2, b2):
     X, W1, b1, W2, b2 = (np.asarray(v, dtype=float) for v in (X, W1, b1, W2, b2))
@@ -84,16 +84,16 @@ def residual_forward(X, W1, b1, W2, b2):
     return out, (X, W1, b1, W2, b2)
 """),
     # ------------------------------------------------------------------------ residual_backward
-    Wrong("residual_backward", "no identity path: dX only through the block", _variant(_BACKWARD, "dX = dout + dR", "dX = dR")),
-    Wrong("residual_backward", "ReLU's derivative 1 at R = 0 (R >= 0)", _variant(_BACKWARD, "(R > 0)", "(R >= 0)")),
-    Wrong("residual_backward", "the ReLU mask forgotten: dR = dout @ W2.T", _variant(_BACKWARD, " * (R > 0)", "")),
+    Wrong("residual_backward", "no identity path: dX only through the block", _variant(_BACKWARD, "dX = dout + dR", "dX = dR"), explain="your dX has no identity path: the skip sends dout straight back to X, added to the gradient through the block."),
+    Wrong("residual_backward", "ReLU's derivative 1 at R = 0 (R >= 0)", _variant(_BACKWARD, "(R > 0)", "(R >= 0)"), explain="your ReLU's derivative is 1 where R = 0; the course takes it as 0 there (only R > 0 passes)."),
+    Wrong("residual_backward", "the ReLU mask forgotten: dR = dout @ W2.T", _variant(_BACKWARD, " * (R > 0)", ""), explain="you forgot the ReLU's mask: the gradient passes back only where R > 0."),
     Wrong("residual_backward", "dW2 from the hidden responses before the ReLU: R.T @ dout",
-          _variant(_BACKWARD, "dW2 = h.T @ dout", "dW2 = R.T @ dout")),
+          _variant(_BACKWARD, "dW2 = h.T @ dout", "dW2 = R.T @ dout"), explain="your dW2 uses the hidden responses before the ReLU; the second layer's input is after it."),
     Wrong("residual_backward", "db1 and db2 the mean over the examples instead of the sum",
           _variant(_variant(_BACKWARD, "db2 = dout.sum(axis=0)", "db2 = dout.mean(axis=0)"),
-                   "db1 = dR.sum(axis=0)", "db1 = dR.mean(axis=0)")),
+                   "db1 = dR.sum(axis=0)", "db1 = dR.mean(axis=0)"), explain="your db1 and db2 average over the examples; the biases' gradients are sums."),
     Wrong("residual_backward", "dX through W1, not W1.T (square blocks only, else it fails on the shapes)",
-          _variant(_BACKWARD, "dR @ W1.T", "dR @ (W1 if W1.shape[0] == W1.shape[1] else W1.T)")),
+          _variant(_BACKWARD, "dR @ W1.T", "dR @ (W1 if W1.shape[0] == W1.shape[1] else W1.T)"), explain="your dX goes back through W1; it goes through W1.T."),
     Right("residual_backward", "the recomputed forward and the chain rule written with einsum", """\
 def residual_backward(dout, cache):
     X, W1, b1, W2, b2 = cache[:5]

@@ -63,12 +63,12 @@ def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 ENTRIES = [
     # ------------------------------------------------------------------- count_deep_parameters
-    Wrong("count_deep_parameters", "biases counted too", _variant(_COUNT, "H * K", "H * K + L * H + K")),
-    Wrong("count_deep_parameters", "L hidden-to-hidden layers: L * H**2", _variant(_COUNT, "(L - 1) * H**2", "L * H**2")),
-    Wrong("count_deep_parameters", "the output layer forgotten", _variant(_COUNT, " + H * K", "")),
-    Wrong("count_deep_parameters", "H**L for the hidden layers", _variant(_COUNT, "(L - 1) * H**2", "H**L")),
+    Wrong("count_deep_parameters", "biases counted too", _variant(_COUNT, "H * K", "H * K + L * H + K"), explain="you count the biases too; this question counts the weights only."),
+    Wrong("count_deep_parameters", "L hidden-to-hidden layers: L * H**2", _variant(_COUNT, "(L - 1) * H**2", "L * H**2"), explain="you count L hidden-to-hidden layers; L hidden layers are joined by L - 1 of them."),
+    Wrong("count_deep_parameters", "the output layer forgotten", _variant(_COUNT, " + H * K", ""), explain="you forgot the output layer's weights."),
+    Wrong("count_deep_parameters", "H**L for the hidden layers", _variant(_COUNT, "(L - 1) * H**2", "H**L"), explain="you count H^L for the hidden layers; each hidden-to-hidden layer has H * H weights, and they add up."),
     Wrong("count_deep_parameters", "the count as a float (a count is an int)",
-          _variant(_COUNT, "return n * H", "return 1.0 * n * H")),
+          _variant(_COUNT, "return n * H", "return 1.0 * n * H"), explain="your count is a float; a count is an int."),
     Right("count_deep_parameters", "the lecture's formula", _COUNT),
     Right("count_deep_parameters", "layer by layer, a loop over the layer sizes", """\
 def count_deep_parameters(n, H, L, K):
@@ -130,14 +130,14 @@ def iterate_minibatches(X, y, batch_size, rng=None):
         yield Xb, yb
 """),
     # ------------------------------------------------------------------------------- sgd_step
-    Wrong("sgd_step", "ascent: w + lr * dw", _variant(_SGD, "w - lr * dw", "w + lr * dw")),
-    Wrong("sgd_step", "lr ignored: w - dw", _variant(_SGD, "w - lr * dw", "w - dw")),
+    Wrong("sgd_step", "ascent: w + lr * dw", _variant(_SGD, "w - lr * dw", "w + lr * dw"), explain="you step along the gradient (ascent); a descent step subtracts lr * dw."),
+    Wrong("sgd_step", "lr ignored: w - dw", _variant(_SGD, "w - lr * dw", "w - dw"), explain="you ignore the learning rate: the step is lr * dw."),
     Wrong("sgd_step", "w modified in place (w -= lr * dw)", """\
 def sgd_step(w, dw, lr):
     w -= lr * np.asarray(dw, dtype=float)
     return w
 """),
-    Wrong("sgd_step", "lr * dw**2: the gradient squared", _variant(_SGD, "w - lr * dw", "w - lr * dw * np.abs(dw)")),
+    Wrong("sgd_step", "lr * dw**2: the gradient squared", _variant(_SGD, "w - lr * dw", "w - lr * dw * np.abs(dw)"), explain="you square the gradient; the step is lr * dw."),
     Right("sgd_step", "the update as the lecture writes it", _SGD),
     Right("sgd_step", "a copy updated in place, element by element", """\
 def sgd_step(w, dw, lr):
@@ -149,25 +149,25 @@ def sgd_step(w, dw, lr):
 """),
     # -------------------------------------------------------------------------- momentum_step
     Wrong("momentum_step", "dampening: velocity = momentum * velocity + (1 - momentum) * dw",
-          _variant(_MOMENTUM, "+ dw", "+ (1 - momentum) * dw")),
+          _variant(_MOMENTUM, "+ dw", "+ (1 - momentum) * dw"), explain="you damp the gradient by (1 - momentum); torch's velocity is momentum * velocity + dw."),
     Wrong("momentum_step", "lr inside the velocity: velocity = momentum * velocity + lr * dw; w - velocity",
-          _variant(_variant(_MOMENTUM, "+ dw", "+ lr * dw"), "w - lr * velocity", "w - velocity")),
+          _variant(_variant(_MOMENTUM, "+ dw", "+ lr * dw"), "w - lr * velocity", "w - velocity"), explain="you put the learning rate inside the velocity; with torch's convention the velocity is momentum * velocity + dw, and w moves by lr * velocity (it differs once lr changes)."),
     Wrong("momentum_step", "CS231n's convention: velocity = momentum * velocity - lr * dw; w + velocity",
-          _variant(_variant(_MOMENTUM, "+ dw", "- lr * dw"), "w - lr * velocity", "w + velocity")),
+          _variant(_variant(_MOMENTUM, "+ dw", "- lr * dw"), "w - lr * velocity", "w + velocity"), explain="you use CS231n's convention (velocity = momentum * velocity - lr * dw); this exercise follows torch's: velocity = momentum * velocity + dw, w - lr * velocity."),
     Wrong("momentum_step", "w moved with the old velocity", """\
 def momentum_step(w, dw, velocity, lr, momentum):
     w, dw, velocity = (np.asarray(a, dtype=float) for a in (w, dw, velocity))
     return w - lr * velocity, momentum * velocity + dw
-"""),
+""", explain="you move w with the old velocity; update the velocity first, then step with the new one."),
     Wrong("momentum_step", "Nesterov's step instead: w - lr * (dw + momentum * velocity)",
-          _variant(_MOMENTUM, "w = w - lr * velocity", "w = w - lr * (dw + momentum * velocity)")),
+          _variant(_MOMENTUM, "w = w - lr * velocity", "w = w - lr * (dw + momentum * velocity)"), explain="you take Nesterov's step; this exercise is plain momentum: w - lr * velocity with the new velocity."),
     Wrong("momentum_step", "the velocity updated in place", """\
 def momentum_step(w, dw, velocity, lr, momentum):
     velocity *= momentum
     velocity += dw
     return np.asarray(w, dtype=float) - lr * velocity, velocity
 """),
-    Wrong("momentum_step", "momentum ignored: plain gradient descent", _variant(_MOMENTUM, "momentum * np.asarray", "0 * np.asarray")),
+    Wrong("momentum_step", "momentum ignored: plain gradient descent", _variant(_MOMENTUM, "momentum * np.asarray", "0 * np.asarray"), explain="you ignore the momentum: this is plain gradient descent."),
     Right("momentum_step", "torch's convention written out", _MOMENTUM),
     Right("momentum_step", "the velocity copied and updated in place with NumPy's out=", """\
 def momentum_step(w, dw, velocity, lr, momentum):
@@ -179,16 +179,16 @@ def momentum_step(w, dw, velocity, lr, momentum):
     return new, v
 """),
     # ------------------------------------------------------------------------------ adam_step
-    Wrong("adam_step", "no bias correction", _variant(_variant(_ADAM, "m / (1 - beta1**t)", "m"), "v / (1 - beta2**t)", "v")),
+    Wrong("adam_step", "no bias correction", _variant(_variant(_ADAM, "m / (1 - beta1**t)", "m"), "v / (1 - beta2**t)", "v"), explain="you forgot the bias correction: divide m by 1 - beta1^t and v by 1 - beta2^t."),
     Wrong("adam_step", "t counted after the correction (1 - beta**0 on the first step)", _variant(_variant(
-        _ADAM, 't = state.get("t", 0) + 1', 't = state.get("t", 0)'), '"t": t}', '"t": t + 1}')),
+        _ADAM, 't = state.get("t", 0) + 1', 't = state.get("t", 0)'), '"t": t}', '"t": t + 1}'), explain="you count the step t after the bias correction; increase t first, so the first step corrects with t = 1."),
     Wrong("adam_step", "t counted after the correction, starting at 1", _variant(_variant(
-        _ADAM, 't = state.get("t", 0) + 1', 't = state.get("t", 1)'), '"t": t}', '"t": t + 1}')),
-    Wrong("adam_step", "eps inside the square root", _variant(_ADAM, "(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)")),
+        _ADAM, 't = state.get("t", 0) + 1', 't = state.get("t", 1)'), '"t": t}', '"t": t + 1}'), explain="you count the step t after the bias correction; increase t first, then correct with the new t."),
+    Wrong("adam_step", "eps inside the square root", _variant(_ADAM, "(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)"), explain="you put eps inside the square root; it is added after: sqrt(v_hat) + eps."),
     Wrong("adam_step", "beta1 and beta2 swapped", _variant(
         _ADAM, "def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n",
-        "def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n    beta1, beta2 = beta2, beta1\n")),
-    Wrong("adam_step", "v from dw, not dw**2", _variant(_ADAM, "(1 - beta2) * dw**2", "(1 - beta2) * np.abs(dw)")),
+        "def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n    beta1, beta2 = beta2, beta1\n"), explain="you swapped beta1 and beta2: beta1 averages the gradients (m), beta2 their squares (v)."),
+    Wrong("adam_step", "v from dw, not dw**2", _variant(_ADAM, "(1 - beta2) * dw**2", "(1 - beta2) * np.abs(dw)"), explain="your v averages dw; it averages the squared gradients dw^2."),
     Wrong("adam_step", "m and v updated in place in the state", """\
 def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     w, dw = np.asarray(w, dtype=float), np.asarray(dw, dtype=float)
@@ -240,7 +240,7 @@ def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     return w, {"m": m, "v": v, "t": t}
 """),
     Wrong("adam_step", "the bias-corrected averages kept as the state", _variant(
-        _ADAM, 'return w, {"m": m, "v": v, "t": t}', 'return w, {"m": m_hat, "v": v_hat, "t": t}')),
+        _ADAM, 'return w, {"m": m, "v": v, "t": t}', 'return w, {"m": m_hat, "v": v_hat, "t": t}'), explain="you keep the bias-corrected averages as the state; keep the raw m and v, and correct them for the step only."),
     Right("adam_step", "the lecture's formula", _ADAM),
     Right("adam_step", "torch's arrangement: lr / (1 - beta1**t) and sqrt(v) / sqrt(1 - beta2**t) + eps", """\
 def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):

@@ -54,12 +54,23 @@ DIAGNOSIS_ENTRIES = 30
 _SNAPSHOT_VALUES = 4_000_000  # numbers in a call's arguments beyond which no snapshot is kept
 
 
+_AUTO = object()
+
+
 class HiddenTestFailure(AssertionError):
     """A hidden test found the student's function wrong; the message says how, and `diagnosis` (shown
-    at the end of the message) which known mistake it is, when the catalogue knows it."""
+    at the end of the message) which known mistake it is, when the catalogue knows it.
 
-    def __init__(self, message="", diagnosis=None):
+    A failure that a hidden test raises itself (a check of its own, after a call through the harness)
+    is diagnosed as it is made, from the harness that made the last call: so every check is, not
+    only the harness's own.
+    """
+
+    def __init__(self, message="", diagnosis=_AUTO):
         super().__init__(message)
+        if diagnosis is _AUTO:
+            latest = _LATEST[0]
+            diagnosis = None if latest is None or "Diagnosis:" in str(message) else latest._diagnosis()
         self.diagnosis = diagnosis
 
     @property
@@ -134,11 +145,11 @@ class Harness:
 
     def _guarded_call(self, fn, args, kwargs, forbid, require, updates=()):
         name = getattr(fn, "__name__", None) or type(fn).__name__
+        self._last, _LATEST[0] = None, self
         if not callable(fn):
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
         forbidden = [*self._reference, *(m.__name__ for m in forbid)]
         required = [m.__name__ for m in require]
-        self._last = None
         inputs = _snapshot(args, kwargs)  # before the call: `updates` change the test's own objects
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             if _judged(fn):  # grading: fn runs in the student's kernel, the facts come back as data
@@ -253,6 +264,7 @@ class Harness:
     def number(self, answer, expected, what, rtol=0.0):
         """An answer to a numeric question: a number equal to `expected` (exactly when rtol is 0,
         as for a count), else within rtol of it. The failure never tells the expected number."""
+        self._last = None  # an answer is no call: nothing to diagnose
         if isinstance(answer, np.ndarray) and answer.shape == () and answer.dtype.kind in "iuf":
             answer = answer.item()
         if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.integer, np.floating)):
@@ -268,6 +280,7 @@ class Harness:
     def choice(self, answer, correct, options, what):
         """An answer to a multiple-choice question: one of the letters of `options` (a string such
         as "abcd"), and the `correct` one. The failure never tells which letter is correct."""
+        self._last = None
         letters = ", ".join(f'"{o}"' for o in options)
         if not isinstance(answer, str) or answer.strip().lower() not in tuple(options):
             shown = repr(answer)[:40] if isinstance(answer, str) else _kind(answer)
@@ -382,6 +395,9 @@ def _show(name, value):
 
 
 # ---------------------------------------------------------------------------------- diagnosis
+_LATEST = [None]  # the harness that made the last call, whose failures a hidden test raises itself
+
+
 def _explained_mistakes(reference):
     """({function: [Wrong entries with an explain text]}, the namespace they run in) for the
     assignment whose reference modules are `reference` (e.g. ["nn273.linear"]).
