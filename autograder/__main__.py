@@ -61,6 +61,9 @@ def main(argv=None):
     p.add_argument(
         "--force", action="store_true", help="empty the workdir and grade everything again (default: only what is missing)"
     )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="grade on the workers of this Dask scheduler (tcp://HOST:PORT); not with --jobs"
+    )
 
     p = sub.add_parser("check", help="check that each assignment's tests reject wrong and accept right answers")
     p.add_argument("assignments", nargs="*", metavar="ID")
@@ -145,6 +148,7 @@ def _grade(args):
             sandbox="none" if args.no_sandbox else "auto",
             jobs=args.jobs,
             force=args.force,
+            scheduler=args.scheduler,
         )
     write_json(report, args.json)
     if args.csv:

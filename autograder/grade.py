@@ -134,6 +134,7 @@ def grade_submissions(
     sandbox="auto",
     jobs=None,
     force=False,
+    scheduler=None,
 ):
     """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
 
@@ -147,8 +148,15 @@ def grade_submissions(
     "none" grades without protection). `jobs` worker processes grade submissions side by side
     (default: one per CPU; 1 grades them here, one after another); this process alone writes the
     gradebook (`_Recorder`). A script that calls this with jobs > 1 needs the
-    `if __name__ == "__main__":` guard of multiprocessing's spawn start method.
+    `if __name__ == "__main__":` guard of multiprocessing's spawn start method. `scheduler`, a Dask
+    scheduler's address (tcp://HOST:PORT), sends each submission to that cluster's workers instead,
+    which must see the repository, its Python, SUBMISSIONS and the workdir at the same paths.
     """
+    if scheduler is not None and jobs is not None:
+        raise ValueError(
+            "give --scheduler and --jobs apart: with --scheduler the cluster's workers grade, as many at once "
+            "as they have threads (dask worker --nthreads)"
+        )
     jobs = max(1, os.cpu_count() or 1) if jobs is None else int(jobs)
     if jobs < 1:  # before anything is touched
         raise ValueError(f"jobs must be 1 or more (worker processes grading side by side); got {jobs}")
@@ -165,12 +173,12 @@ def grade_submissions(
     # since a unix socket's path may not pass 107 bytes and a workdir can be deep.
     runtime = Path(tempfile.mkdtemp(prefix="nn273-kernels-"))
     try:
-        return _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs)
+        return _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs):
+def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler):
     seed, timeout, feedback = options["seed"], options["timeout"], options["feedback"]
     judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
     api = NbGraderAPI(config=config)
@@ -210,14 +218,20 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
     before = harness.seed()
     harness.set_seed(seed)
     try:
-        if jobs == 1 or len(work) < 2:
+        if scheduler is None and (jobs == 1 or len(work) < 2):
             for student, assignment in work:
                 layout = layouts[assignment]
                 finished(student, assignment, _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box))
             return _report(plan, problems, grades)
+        if not work:
+            return _report(plan, problems, grades)
         _template_gradebook(workdir)
-        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, _environment())
         recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
+        if scheduler is not None:  # each worker makes its kernels' runtime folder on its own machine
+            shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, _environment())
+            _grade_on_cluster(scheduler, work, shared, recorder, layouts, seed, box, finished)
+            return _report(plan, problems, grades)
+        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, _environment())
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=context) as pool:
             futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
@@ -225,6 +239,31 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
         return _report(plan, problems, grades)
     finally:
         harness.set_seed(before)
+
+
+def _grade_on_cluster(address, work, shared, recorder, layouts, seed, box, finished):
+    """Each submission a task of the Dask cluster at `address` (one key per student and assignment,
+    never taken for another's result); a task whose worker dies runs again on another."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise ValueError(f"--scheduler needs dask's distributed ({exc}): pip install -r requirements.txt") from exc
+    try:
+        client = Client(address, timeout="30s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ValueError(
+            f"no Dask scheduler answered at {address} ({type(exc).__name__}: {exc}); start one with `dask scheduler` "
+            "and workers with `dask worker ADDRESS`, or grade without --scheduler"
+        ) from exc
+    run = secrets.token_hex(4)
+    try:
+        futures = {
+            client.submit(_grade_in_scratch, student, assignment, *shared, key=f"nn273-grade-{student}/{assignment}-{run}", pure=False): (student, assignment)
+            for student, assignment in work
+        }
+        _gather(futures, lambda fs: as_completed(list(fs), loop=client.loop), recorder, layouts, seed, box, finished)
+    finally:
+        client.close()
 
 
 def _gather(futures, as_completed, recorder, layouts, seed, box, finished):
@@ -287,6 +326,12 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     notebook, which the one writer records in the course's gradebook (None: nothing to record).
     `environment`: variables of the grading process that the worker takes (`_environment`)."""
     os.environ.update(environment or {})
+    if runtime is None:  # on a cluster's worker: a short folder of this machine's temp dir
+        runtime = tempfile.mkdtemp(prefix="nn273-kernels-")
+        try:
+            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox)
+        finally:
+            shutil.rmtree(runtime, ignore_errors=True)
     workdir = Path(workdir)
     scratch = workdir / "scratch" / f"{student}--{assignment}"
     shutil.rmtree(scratch, ignore_errors=True)
