@@ -223,6 +223,8 @@ class KernelLink:
                 wire.send(self._line, {"op": "stop"})
             self._line.close()
             self._line = None
+        if self._serve_id is not None and not self._alive():  # a dead kernel: nothing to wait for
+            self._serve_id = None
         if self._serve_id is not None:
             end = time.monotonic() + 10
             while not self._idle(self._serve_id, timeout=max(0.0, end - time.monotonic())):

@@ -303,7 +303,7 @@ def test_runaway_cells_are_named(batch):
     assert "ran longer than" in (batch.grade("endless_loop").error or "")
     assert "ran out of memory" in (batch.grade("memory_bomb").error or "")
     os_exit = batch.grade("os_exit")
-    assert os_exit.score is None and "the kernel died in cell #" in (os_exit.error or ""), os_exit.error
+    assert os_exit.score is not None and "the kernel died in cell #" in (os_exit.error or ""), os_exit.error
 
 
 def test_summary(batch, capsys):
