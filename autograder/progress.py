@@ -35,7 +35,7 @@ class Progress:
                 dynamic_ncols=True,
                 mininterval=0,  # a step takes seconds: draw every one
                 miniters=1,
-                smoothing=0.1,  # the ETA follows the recent pace: kernels warm up, loads change
+                smoothing=0.2,  # the ETA follows the recent pace (loads change, a resumed run keeps some at once)
                 bar_format="{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]",
             )
 
