@@ -12,6 +12,7 @@ from autograder.__main__ import TABLE_ROWS, main
 from autograder.check import check_tasks
 from autograder.grade import NotebookGrade
 from autograder.progress import Progress
+from autograder.sandbox import find_sandbox
 
 LINEAR = "01_linear"
 
@@ -111,6 +112,7 @@ def test_check_ticks_once_per_task_and_check_tasks_counts_them(monkeypatch, caps
     monkeypatch.setattr(autograder.check, "_grade_task", grade_task)
     monkeypatch.setattr(autograder.check, "_catalogue_task", catalogue_task)
     monkeypatch.setattr(autograder.check, "_check_coverage", lambda *args: None)
+    monkeypatch.setattr(autograder.check, "find_sandbox", lambda kind: find_sandbox("none"))  # no kernel starts
     assert main(["check", LINEAR, "--jobs", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     total = check_tasks(LINEAR)
