@@ -164,3 +164,42 @@ def test_a_generator_argument_draws_in_the_kernel_what_it_would_here():
     mine, theirs = np.random.default_rng(7), np.random.default_rng(7)
     drawn = H.call(judged(shuffled), 10, mine)
     assert np.array_equal(drawn, shuffled(10, theirs))
+
+
+def test_a_batch_of_calls_is_one_request_and_fails_as_a_call_would():
+    def square_sum(x, scale=1.0):
+        return scale * float(np.sum(np.asarray(x) ** 2))
+
+    def square_sum_warns_at_3(x, scale=1.0):
+        if np.asarray(x)[0] == 3.0:
+            np.asarray([1.0]) / 0.0  # a warning (grading: an error)
+        return scale * float(np.sum(np.asarray(x) ** 2))
+
+    calls = [((np.array([float(i), 1.0]),), {"scale": 2.0}) for i in range(5)]
+    expected = [2.0 * (i * i + 1.0) for i in range(5)]
+    proxy = judged(square_sum)
+    assert H.call_many(square_sum, calls) == expected  # in-process
+    assert H.call_many(proxy, calls) == expected and proxy._link.requests == 1  # judged: one round trip
+    for fn in (square_sum_warns_at_3, judged(square_sum_warns_at_3)):
+        with pytest.raises(HiddenTestFailure, match=r"call 4 of 5 of the test's case"):
+            H.call_many(fn, calls, case="the test's case")
+
+
+def test_a_gradient_from_a_batch_equals_the_one_from_single_calls():
+    def J(w):
+        return float(np.sum(np.sin(w) * w[::-1]))
+
+    w = np.array([[0.3, -1.2], [2.0, 0.7]])
+    proxy = judged(J)
+    received = np.cos(w) * w[::-1]  # a term missing: (sin w)[::-1]
+    singly = batch = None
+    for f, f_many in ((J, None), (None, lambda points: H.call_many(proxy, [((p,), {}) for p in points]))):
+        try:
+            H.assert_gradient(f, w, received, "dJ/dw", f_many=f_many)
+        except HiddenTestFailure as exc:
+            if f is not None:
+                singly = str(exc)
+            else:
+                batch = str(exc)
+    assert singly is not None and singly == batch  # the same central differences, the same failure
+    assert proxy._link.requests == 1

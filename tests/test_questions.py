@@ -112,7 +112,8 @@ def test_reports_show_the_points_to_grade_by_hand(graded, tmp_path):
 
 def test_formgrader_grades_the_words_and_grading_again_does_not_erase_its_score(graded, course):
     """nbgrader's formgrader, started in the workdir as the README says, lists the answer to grade
-    and saves the grader's score; a later `grade` into that folder refuses to erase it."""
+    and saves the grader's score; a later `grade` into that folder keeps it, and `--force`, which
+    would erase it, is refused."""
     report, workdir, subs = graded
     with formgrader(workdir) as ask:
         notebooks = {n["student"]: n for n in ask("GET", f"submitted_notebooks/{TOY}/{TOY}")}
@@ -121,8 +122,11 @@ def test_formgrader_grades_the_words_and_grading_again_does_not_erase_its_score(
         (why,) = [g for g in grades if g["name"] == "question_why"]
         assert (why["auto_score"], why["max_score"]) == (None, 1.0)
         assert ask("PUT", f"grade/{why['id']}", {"manual_score": 1.0})["manual_score"] == 1.0
-    with pytest.raises(ValueError, match="1 score.*entered by hand.*--workdir"):
-        grade_submissions(subs, course, workdir=workdir, timeout=10)
+    # the same grade again resumes: nothing to regrade, and the report shows the grader's score
+    again = grade_submissions(subs, course, workdir=workdir, timeout=10, jobs=1)
+    assert again["alice"][TOY].manual["question_why"] == {"score": 1.0, "max_score": 1.0}
+    with pytest.raises(ValueError, match="1 score.*entered by hand.*--force"):
+        grade_submissions(subs, course, workdir=workdir, timeout=10, jobs=1, force=True)
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         assert gb.find_grade("question_why", TOY, TOY, "alice").manual_score == 1.0
 

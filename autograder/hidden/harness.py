@@ -173,6 +173,36 @@ class Harness:
             _write_back(name, [args[i] for i in updates], facts.get("updated") or [])
         return value
 
+    def call_many(self, fn, calls, forbid=(), require=(), case=None):
+        """`call` of `fn` on each (args, kwargs) of `calls`; their values, in order. While grading
+        they go to the kernel in one request, one round trip for all (central differences of the
+        student's own function take dozens of calls). The first call that fails fails as `call`
+        would, named by its position; a batch is not diagnosed."""
+        name = getattr(fn, "__name__", None) or type(fn).__name__
+        self._last, _LATEST[0] = None, self
+        if not callable(fn):
+            raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})", None)
+        calls = [(tuple(args), dict(kwargs)) for args, kwargs in calls]
+        forbidden = [*self._reference, *(m.__name__ for m in forbid)]
+        required = [m.__name__ for m in require]
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            if _judged(fn) and hasattr(fn, "facts_many"):
+                all_facts = fn.facts_many(calls, forbid=forbidden, require=required, name=name)
+            else:
+                places, needed = module_places(forbidden), module_places(required)
+                all_facts = [
+                    guarded_call(fn, args, kwargs, errstate=np.geterr(), forbid=places, forbid_modules=forbidden, require=needed)
+                    for args, kwargs in calls
+                ]
+        values = []
+        for i, ((args, kwargs), facts) in enumerate(zip(calls, all_facts)):
+            try:
+                values.append(_verdict(name, facts, args, kwargs, forbidden, required))
+            except HiddenTestFailure as exc:
+                where = f"call {i + 1} of {len(calls)}" + (f" of {case}" if case else "")
+                raise HiddenTestFailure(f"{exc.message}; this was {where}", None) from exc.__cause__
+        return values
+
     def as_float(self, value, what, shape=None, hint=""):
         """`np.asarray(value, dtype=float)` with a clear failure, and the expected shape checked."""
         with self.hint(hint):
@@ -208,11 +238,18 @@ class Harness:
                     self._diagnosis(rtol, atol),
                 )
 
-    def assert_gradient(self, f, x, received, what, rtol=1e-6, atol=1e-8, h=1e-5):
-        """The student's gradient `received` of scalar `f` at `x` against central differences in float64."""
+    def assert_gradient(self, f, x, received, what, rtol=1e-6, atol=1e-8, h=1e-5, f_many=None):
+        """The student's gradient `received` of scalar `f` at `x` against central differences in float64.
+
+        f_many: f of a list of points at once (e.g. through `call_many`), for f(x + h e_i) and
+        f(x - h e_i) of every i in one go; f is then not called.
+        """
         x = np.asarray(x, dtype=np.float64)
         received = self.as_float(received, what, shape=x.shape)
-        expected = numerical_gradient(f, x, h=h)
+        if f_many is None:
+            expected = numerical_gradient(f, x, h=h)
+        else:
+            expected = _central_differences_at_once(f_many, x, h)
         diff = np.abs(received - expected)
         err = diff / np.maximum(np.abs(received) + np.abs(expected), atol)
         # relative for sizeable entries, absolute near zero (central differences carry ~1e-10 of noise)
@@ -287,6 +324,21 @@ class Harness:
             raise HiddenTestFailure(f"the answer to '{what}' must be one letter of {letters}, as a string; received {shown}")
         if answer.strip().lower() != correct:
             raise HiddenTestFailure(f'"{answer.strip()}" is not the answer to \'{what}\'; think it through again')
+
+
+def _central_differences_at_once(f_many, x, h):
+    """(f(x + h e_i) - f(x - h e_i)) / (2 h) for every i, as numerical_gradient computes it, with
+    every point handed to f_many in one list: [x + h e_0, x - h e_0, x + h e_1, ...]."""
+    points = []
+    for i in np.ndindex(x.shape):
+        for sign in (1.0, -1.0):
+            point = x.copy()
+            point[i] = x[i] + sign * h
+            points.append(point)
+    values = np.asarray([float(v) for v in f_many(points)], dtype=np.float64)
+    if values.shape != (len(points),):
+        raise HiddenTestFailure(f"expected {len(points)} values of f, received {values.size}", None)
+    return ((values[0::2] - values[1::2]) / (2 * h)).reshape(x.shape)
 
 
 def _kind(value):

@@ -82,6 +82,8 @@ def _serve(request):
         if request.get("attr"):
             target = getattr(target, request["attr"])
         return _call(target, args, kwargs, request.get("guard") or {})
+    if op == "calls":
+        return _calls(target, args, request.get("guard") or {})
     raise ValueError(f"unknown request {op!r}")
 
 
@@ -116,6 +118,13 @@ def _call(fn, args, kwargs, guard):
     facts.pop("value", None)
     outcome.update(facts)
     return outcome
+
+
+def _calls(fn, batch, guard):
+    """A batch: `_call` of fn on each [args, kwargs] of `batch`, one after another."""
+    if len(batch) > MAX_ITEMS:
+        raise ValueError(f"a batch of more than {MAX_ITEMS} calls")
+    return {"status": "ok", "outcomes": [_call(fn, list(args), dict(kwargs), guard) for args, kwargs in batch]}
 
 
 def _exception(exc):
