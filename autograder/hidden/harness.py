@@ -177,9 +177,10 @@ class Harness:
         """`call` of `fn` on each (args, kwargs) of `calls`; their values, in order. While grading
         they go to the kernel in one request, one round trip for all (central differences of the
         student's own function take dozens of calls). The first call that fails fails as `call`
-        would, named by its position; a batch is not diagnosed."""
+        would, named by its position. A batch leaves the last single call as it was: a failure is
+        diagnosed from that call (the test's own, on the inputs it chose)."""
         name = getattr(fn, "__name__", None) or type(fn).__name__
-        self._last, _LATEST[0] = None, self
+        _LATEST[0] = self
         if not callable(fn):
             raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})", None)
         calls = [(tuple(args), dict(kwargs)) for args, kwargs in calls]
@@ -200,7 +201,7 @@ class Harness:
                 values.append(_verdict(name, facts, args, kwargs, forbidden, required))
             except HiddenTestFailure as exc:
                 where = f"call {i + 1} of {len(calls)}" + (f" of {case}" if case else "")
-                raise HiddenTestFailure(f"{exc.message}; this was {where}", None) from exc.__cause__
+                raise HiddenTestFailure(f"{exc.message}; this was {where}", exc.diagnosis) from exc.__cause__
         return values
 
     def as_float(self, value, what, shape=None, hint=""):
