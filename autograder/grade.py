@@ -23,6 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -469,8 +470,14 @@ def _explain_failure(result):
             "the kernel died while running this notebook, in a hidden test or a cell that depends on one "
             "(the process exited, crashed, or was killed for memory), so nbgrader recorded no grades"
         )
-    last = [line for line in text.strip().splitlines() if line.strip()][-3:]
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    # the exception that stopped nbgrader, the last line of its traceback in the log
+    raised = [line for line in lines if _EXCEPTION.match(line)]
+    last = raised[-1:] or lines[-3:]
     return "nbgrader could not grade this notebook: " + " | ".join(last)
+
+
+_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt)\b(?::|$)")
 
 
 def _read_grades(db_url, student, assignment, layout):
