@@ -47,7 +47,7 @@ from .config import (
     nbgrader_config,
     replay_config,
 )
-from .course import COURSE, WORKDIR
+from .course import ASSIGNMENTS, COURSE, WORKDIR
 from .execute import DIED_IN, EXECUTED, FLAGS, SKIP
 from .hidden import harness
 from .kernel_site import write_site
@@ -180,35 +180,50 @@ def grade_submissions(
 
 
 def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler):
-    seed, timeout, feedback = options["seed"], options["timeout"], options["feedback"]
     judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
 
-    layouts, solutions = {}, dict(recorded.get("solutions", {}))
-    for assignment in sorted({a for names in plan.values() for a in names}):
-        solution = _digest(course.solution_path(assignment).read_bytes())
-        _prepare_assignment(api, db_url, workdir, assignment, unchanged=solutions.get(assignment) == solution)
-        solutions[assignment] = solution
-        layouts[assignment] = _layout(course.solution_path(assignment))
-        shutil.rmtree(workdir / "sites" / assignment, ignore_errors=True)
-        site = write_site(workdir / "sites" / assignment, assignment, course)
-        install_grader_kernel(workdir, options["memory_mb"], site=site, sandbox=box, name=grader_kernel(assignment))
-    _write_json(workdir / _RUN, {**options, "solutions": solutions})
-
+    assignments = sorted({a for names in plan.values() for a in names})
+    before = dict(recorded.get("solutions", {}))
+    solutions = {a: _digest(course.solution_path(a).read_bytes()) for a in assignments}
+    layouts = {a: _layout(course.solution_path(a)) for a in assignments}
     tests = _hidden_tests_digest()
     fingerprints, grades = {}, {}
     for student, names in plan.items():
         for assignment in names:
             key = (student, assignment)
             fingerprints[key] = _fingerprint(submissions / student / assignment, solutions[assignment], tests, options)
+            # a changed solution changes the fingerprint: nothing graded against the old one is kept
             kept = _load_result(workdir, db_url, student, assignment, fingerprints[key], layouts[assignment])
             if kept is not None:
                 grades[key] = kept
     work = [key for key in fingerprints if key not in grades]
-    if progress:
-        for (student, assignment), grade in grades.items():
-            progress(_progress_line(student, assignment, grade, "kept") + "  (graded by an earlier run here)")
+    side_by_side = scheduler is None and jobs > 1 and len(work) > 1
+    # The workers start first: they import while this process prepares the assignments.
+    pool = _start_pool(min(jobs, len(work)), sorted({a for _, a in work})) if side_by_side else None
+    try:
+        for assignment in assignments:
+            _prepare_assignment(api, db_url, workdir, assignment, unchanged=before.get(assignment) == solutions[assignment])
+            shutil.rmtree(workdir / "sites" / assignment, ignore_errors=True)
+            site = write_site(workdir / "sites" / assignment, assignment, course)
+            install_grader_kernel(workdir, options["memory_mb"], site=site, sandbox=box, name=grader_kernel(assignment))
+        _write_json(workdir / _RUN, {**options, "solutions": {**before, **solutions}})
+        if progress:
+            for (student, assignment), grade in grades.items():
+                progress(_progress_line(student, assignment, grade, "kept") + "  (graded by an earlier run here)")
+        return _grade_work(
+            submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
+            layouts, fingerprints, grades, work, pool,
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _grade_work(submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
+                layouts, fingerprints, grades, work, pool):
+    seed, timeout, feedback = options["seed"], options["timeout"], options["feedback"]
 
     def finished(student, assignment, grade):
         grades[(student, assignment)] = grade
@@ -219,7 +234,7 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
     before = harness.seed()
     harness.set_seed(seed)
     try:
-        if scheduler is None and (jobs == 1 or len(work) < 2):
+        if scheduler is None and pool is None:
             for student, assignment in work:
                 layout = layouts[assignment]
                 finished(student, assignment, _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box))
@@ -233,13 +248,34 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
             _grade_on_cluster(scheduler, work, shared, recorder, layouts, seed, box, finished)
             return _report(plan, problems, grades)
         shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, _environment())
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=context) as pool:
-            futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
-            _gather(futures, as_completed, recorder, layouts, seed, box, finished)
+        futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
+        _gather(futures, as_completed, recorder, layouts, seed, box, finished)
         return _report(plan, problems, grades)
     finally:
         harness.set_seed(before)
+
+
+def _start_pool(workers, assignments):
+    """`workers` processes, started now, each importing what grading `assignments` needs (nbgrader,
+    the kernel client, the hidden tests and torch): 2-3 s each, spent while this process prepares."""
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm, initargs=(assignments,)
+    )
+    for _ in range(workers):  # a spawning pool starts a worker per task it cannot hand to an idle one
+        pool.submit(int)
+    return pool
+
+
+def _warm(assignments):
+    import importlib
+
+    names = ["nbgrader.converters.autograde", "nbclient", "jupyter_client.manager", "torch"]
+    names += [f"autograder.hidden.{ASSIGNMENTS[a]}" for a in assignments if a in ASSIGNMENTS]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 (only a head start: grading imports it again and says what fails)
+            pass
 
 
 def _grade_on_cluster(address, work, shared, recorder, layouts, seed, box, finished):

@@ -137,6 +137,35 @@ def test_kernel_computes_and_imports_nn273_from_its_site(kernel):
     assert (kernel.cwd / "plot.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_an_optimizer_step_does_not_import_the_compiler_and_compiling_still_works(kernel):
+    # boot.py: torch._dynamo (1.8 s of CPU per kernel) is imported only when something compiles
+    result = kernel.value("""
+        import json, sys, torch
+        w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.Adam([w], lr=0.1)
+        for _ in range(3):
+            optimizer.zero_grad()
+            (w ** 2).sum().backward()
+            optimizer.step()
+        before = type(sys.modules["torch._dynamo"]).__name__
+        doubled = torch.compile(lambda x: 2 * x, backend="eager")(torch.ones(2))
+        import torch._dynamo.config
+        print(json.dumps([before, type(sys.modules["torch._dynamo"]).__name__, w.tolist(), doubled.tolist(),
+                          torch._dynamo.config.cache_size_limit > 0]))
+    """)
+    assert result[0] == "_DynamoOnDemand" and result[1] == "module"
+    import torch  # the same steps here, where torch._dynamo is the real one
+
+    w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([w], lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        (w**2).sum().backward()
+        optimizer.step()
+    assert result[2] == w.tolist()
+    assert result[3:] == [[2.0, 2.0], True]
+
+
 def test_kernel_sees_only_the_system_the_environment_its_site_and_cwd(kernel):
     hidden = [ROOT / "solutions", ROOT / "autograder" / "config.py", "/home", kernel.sibling]
     result = kernel.value(f"""
