@@ -2,8 +2,9 @@
 the catalogue gives on the same inputs, the failure names it ("Diagnosis: <explain>").
 
 How many mistakes each assignment's diagnosis can name is measured by running every explained Wrong
-entry through its hidden test in-process, as tests/test_hidden_<module>.py do (their way to call a
-hidden test, `_run`, and the kernel an entry runs in, `KERNEL`), and asserted against a minimum.
+entry through its hidden test in-process, as tests/test_hidden_<module>.py do (the HiddenSuite class
+there: its way to call a hidden test, `_run`, and the kernel an entry runs in, `KERNEL`), and
+asserted against a minimum.
 The rest are the rules a diagnosis keeps: one mistake or none, nothing printed or changed, no
 diagnosis of a call that went right, none past its time budget, and never a changed verdict.
 """
@@ -17,6 +18,7 @@ from autograder.catalogue import Wrong, entries
 from autograder.course import ASSIGNMENTS
 from autograder.hidden import harness
 from autograder.hidden.harness import Harness, HiddenTestFailure
+from hidden_suite import HiddenSuite
 from hidden_support import define
 
 # The explained mistakes that a failure names, at least, per assignment (measured: see the report
@@ -43,7 +45,9 @@ def _message(run, entry, kernel):
 
 @pytest.mark.parametrize("assignment", sorted(MINIMUM_NAMED))
 def test_known_mistakes_are_named(assignment):
-    tests = importlib.import_module(f"test_hidden_{ASSIGNMENTS[assignment]}")
+    module = importlib.import_module(f"test_hidden_{ASSIGNMENTS[assignment]}")
+    [suite] = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, HiddenSuite) and c.__module__ == module.__name__]
+    tests = suite()
     explained = [e for e in tests.WRONG if e.explain]
     named, misnamed = [], []
     for entry in explained:
