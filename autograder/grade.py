@@ -41,6 +41,8 @@ from .config import (
     ALEMBIC_HEAD_VARIABLE,
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
+    EXCHANGE,
+    EXCHANGE_VARIABLE,
     grader_kernel,
     install_grader_kernel,
     judged_config,
@@ -729,11 +731,15 @@ def _write_formgrader_config(workdir, config):
         "feedback_directory": course.feedback_directory,
         "db_url": course.db_url,
     }
+    # the course's exchange, as the repository's nbgrader_config.py sets it, so that formgrader started
+    # here offers release and collect too (it warns when the folder is missing: that config makes it)
+    exchange = str(Path(os.environ.get(EXCHANGE_VARIABLE) or EXCHANGE).resolve())
     lines = [
         "# Written by `python -m autograder grade` for nbgrader's formgrader: run `jupyter lab` in this",
         "# folder and open Nbgrader > Formgrader to grade the free-text answers by hand.",
         "c = get_config()  # noqa: F821",
         *(f"c.CourseDirectory.{key} = {value!r}" for key, value in settings.items()),
+        f"c.Exchange.root = {exchange!r}",
     ]
     (workdir / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
 

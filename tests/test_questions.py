@@ -3,6 +3,7 @@ the value fetched from the kernel; an answer in words awaits a grader in nbgrade
 reported apart from the automatic score, and no later grading run erases what the grader entered."""
 
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -10,17 +11,20 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.catalogue import Cheat, Right, Wrong
 from autograder.check import check_assignment, format_check
+from autograder.config import EXCHANGE, EXCHANGE_VARIABLE
 from autograder.grade import grade_submissions
 from autograder.hidden.harness import Harness, HiddenTestFailure
 from autograder.release import release
 from autograder.report import as_json, format_table, write_csv
 from nbgrader.api import Gradebook
+from traitlets.config.loader import PyFileConfigLoader
 from toycourse import TOY, make_toy_course, submit, with_cells
 
 H = Harness()
@@ -115,6 +119,9 @@ def test_formgrader_grades_the_words_and_grading_again_does_not_erase_its_score(
     and saves the grader's score; a later `grade` into that folder keeps it, and `--force`, which
     would erase it, is refused."""
     report, workdir, subs = graded
+    written = PyFileConfigLoader("nbgrader_config.py", path=str(workdir)).load_config()
+    assert written.CourseDirectory.db_url == f"sqlite:///{workdir.resolve() / 'gradebook.db'}"
+    assert written.Exchange.root == str(Path(os.environ.get(EXCHANGE_VARIABLE) or EXCHANGE).resolve())
     with formgrader(workdir) as ask:
         notebooks = {n["student"]: n for n in ask("GET", f"submitted_notebooks/{TOY}/{TOY}")}
         assert notebooks["alice"]["needs_manual_grade"] and not notebooks["bob"]["needs_manual_grade"]
