@@ -324,12 +324,14 @@ def _check_entry(client, cells, entry):
 
 @contextmanager
 def _limit(client, seconds):
-    before = client.timeout
-    client.timeout = min(seconds, before or seconds)
+    """A cell limit of `seconds`, and nbclient's own wait for output after the kernel replied."""
+    before = client.timeout, client.iopub_timeout
+    client.timeout = min(seconds, before[0] or seconds)
+    client.iopub_timeout = min(seconds, before[1])
     try:
         yield
     finally:
-        client.timeout = before
+        client.timeout, client.iopub_timeout = before
 
 
 def _problem(outputs):

@@ -100,11 +100,11 @@ class JudgedExecute(Execute):
     max_kernel_output = Integer(MAX_KERNEL_OUTPUT).tag(config=True)
     sandboxed = Bool(False, help="the kernel runs in a sandbox whose strays are ended after each cell").tag(config=True)
     # nbgrader stops the whole notebook (no grades at all) when a cell's output is still arriving
-    # iopub_timeout seconds after the kernel replied, which a flood of output does on a busy machine.
-    # Kernel output never decides a score here (test cells are judged in this process), so the rest
-    # of such a cell's output is dropped and grading goes on; a flood is cut anyway (`output`).
-    raise_on_iopub_timeout = Bool(False).tag(config=True)
-    iopub_timeout = Integer(10).tag(config=True)
+    # iopub_timeout seconds after the kernel replied. Its 4 s were outlasted by a 200 MB flood of
+    # output on a busy machine (tests/test_tamper.py, on CI), so the wait is longer; it still ends,
+    # and a kernel whose messaging a submission broke still costs that notebook its grades
+    # (raise_on_iopub_timeout stays nbgrader's: without it nbclient can wait on such a kernel forever).
+    iopub_timeout = Integer(20).tag(config=True)
 
     flags = []  # (grade_id, function, evidence) of the notebook last executed
 

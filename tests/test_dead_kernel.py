@@ -78,28 +78,3 @@ def test_why_it_died_reads_the_exit_status():
     assert why_it_died(137, sandboxed=False).startswith("the kernel's process exited with status 137")
     assert why_it_died(None, sandboxed=True) == "the kernel stopped answering"
 
-
-# A story cell that floods its output: on a busy machine the flood is still arriving when the kernel
-# replies, and nbgrader's Execute then gives up the whole notebook (its raise_on_iopub_timeout, after
-# iopub_timeout seconds). Grading waits 0 s here, so the flood always outlasts the wait.
-FLOOD = "import sys\nchunk = ('x' * 1023 + '\\n') * 1024\nfor _ in range(20):\n    sys.stdout.write(chunk)\nsys.stdout.flush()\n"
-
-
-def test_output_still_arriving_after_the_reply_costs_only_that_output(tmp_path, monkeypatch):
-    import autograder.grade
-
-    def judged_config(config, *args, **kwargs):
-        made = real(config, *args, **kwargs)
-        config.JudgedExecute.iopub_timeout = 0
-        return made
-
-    real = autograder.grade.judged_config
-    monkeypatch.setattr(autograder.grade, "judged_config", judged_config)
-    course = make_toy_course(tmp_path / "course")
-    release([TOY], course)
-    submit(tmp_path / "subs", "floods", with_new_cell(toy_notebook(), "imports", FLOOD))
-    report = grade_submissions(tmp_path / "subs", course, workdir=tmp_path / "work", timeout=10, memory_mb=2048, jobs=1)
-    floods = report["floods"][TOY]
-    assert floods.score == 6.0, floods.error
-    story = autograded_cells(tmp_path / "work", "floods")["#3"]
-    assert sum(len(o.get("text", "")) for o in story.outputs) <= 1_100_000
