@@ -24,6 +24,7 @@ __all__ = [
     "EXCHANGE_VARIABLE",
     "GRADER_KERNEL",
     "exchange_config",
+    "exchange_root",
     "grader_kernel",
     "install_grader_kernel",
     "judged_config",
@@ -79,6 +80,11 @@ def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAUL
     return c
 
 
+def exchange_root(root=None):
+    """The course's exchange folder: `root`, else $NN273_EXCHANGE, else grading/exchange/ (absolute)."""
+    return Path(root or os.environ.get(EXCHANGE_VARIABLE) or EXCHANGE).resolve()
+
+
 def exchange_config(c, root=None):
     """Point nbgrader's exchange at `root` (default: $NN273_EXCHANGE, else grading/exchange/).
 
@@ -86,7 +92,7 @@ def exchange_config(c, root=None):
     offers "release" and "collect" only once it exists. Students' servers need the same root and
     course_id (README, "Collecting submissions").
     """
-    root = Path(root or os.environ.get(EXCHANGE_VARIABLE) or EXCHANGE).resolve()
+    root = exchange_root(root)
     if not root.exists():
         try:
             root.mkdir(parents=True)

@@ -41,8 +41,7 @@ from .config import (
     ALEMBIC_HEAD_VARIABLE,
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
-    EXCHANGE,
-    EXCHANGE_VARIABLE,
+    exchange_root,
     grader_kernel,
     install_grader_kernel,
     judged_config,
@@ -733,7 +732,7 @@ def _write_formgrader_config(workdir, config):
     }
     # the course's exchange, as the repository's nbgrader_config.py sets it, so that formgrader started
     # here offers release and collect too (it warns when the folder is missing: that config makes it)
-    exchange = str(Path(os.environ.get(EXCHANGE_VARIABLE) or EXCHANGE).resolve())
+    exchange = str(exchange_root())
     lines = [
         "# Written by `python -m autograder grade` for nbgrader's formgrader: run `jupyter lab` in this",
         "# folder and open Nbgrader > Formgrader to grade the free-text answers by hand.",

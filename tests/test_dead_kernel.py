@@ -77,4 +77,3 @@ def test_why_it_died_reads_the_exit_status():
     assert "signal 9 (SIGKILL)" in why_it_died(137, sandboxed=True)
     assert why_it_died(137, sandboxed=False).startswith("the kernel's process exited with status 137")
     assert why_it_died(None, sandboxed=True) == "the kernel stopped answering"
-

@@ -3,7 +3,6 @@ the value fetched from the kernel; an answer in words awaits a grader in nbgrade
 reported apart from the automatic score, and no later grading run erases what the grader entered."""
 
 import json
-import os
 import secrets
 import socket
 import subprocess
@@ -11,14 +10,13 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.catalogue import Cheat, Right, Wrong
 from autograder.check import check_assignment, format_check
-from autograder.config import EXCHANGE, EXCHANGE_VARIABLE
+from autograder.config import exchange_root
 from autograder.grade import grade_submissions
 from autograder.hidden.harness import Harness, HiddenTestFailure
 from autograder.release import release
@@ -121,7 +119,7 @@ def test_formgrader_grades_the_words_and_grading_again_does_not_erase_its_score(
     report, workdir, subs = graded
     written = PyFileConfigLoader("nbgrader_config.py", path=str(workdir)).load_config()
     assert written.CourseDirectory.db_url == f"sqlite:///{workdir.resolve() / 'gradebook.db'}"
-    assert written.Exchange.root == str(Path(os.environ.get(EXCHANGE_VARIABLE) or EXCHANGE).resolve())
+    assert written.Exchange.root == str(exchange_root())
     with formgrader(workdir) as ask:
         notebooks = {n["student"]: n for n in ask("GET", f"submitted_notebooks/{TOY}/{TOY}")}
         assert notebooks["alice"]["needs_manual_grade"] and not notebooks["bob"]["needs_manual_grade"]
