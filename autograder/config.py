@@ -35,6 +35,10 @@ __all__ = [
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
 DEFAULT_MEMORY_MB = 4096  # address-space cap of a grading kernel
 GRADER_KERNEL = "nn273-grader"
+# Each grading kernel has a companion without these packages on its file system, for the calls of
+# NumPy exercises (autograder/numpy_kernel.py); its kernelspec's name ends with NUMPY_SUFFIX.
+WITHOUT = ("torch",)
+NUMPY_SUFFIX = "-numpy"
 ALEMBIC_HEAD_VARIABLE = "NN273_NBGRADER_ALEMBIC_HEAD"
 # nbgrader's exchange (release_assignment, fetch_assignment, submit, collect): a folder every user of
 # the course can reach. The default suits one machine; on a JupyterHub, NN273_EXCHANGE names a shared one.
@@ -178,6 +182,13 @@ def install_grader_kernel(workdir, memory_mb=DEFAULT_MEMORY_MB, site=None, sandb
         },
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    # Its companion for the calls of NumPy exercises: the same kernel with no torch on its file
+    # system (autograder/numpy_kernel.py).
+    numpy_dir = spec_dir.parent / (name + NUMPY_SUFFIX)
+    numpy_dir.mkdir(exist_ok=True)
+    numpy_spec = {**spec, "display_name": "nn273 grader without torch (Python 3)"}
+    numpy_spec["env"] = {**spec["env"], "NN273_WITHOUT": ",".join(WITHOUT)}
+    (numpy_dir / "kernel.json").write_text(json.dumps(numpy_spec, indent=1))
     path = str(spec_dir.parent.parent)
     current = os.environ.get("JUPYTER_PATH", "")
     if path not in current.split(os.pathsep):

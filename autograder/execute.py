@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
@@ -41,9 +41,10 @@ from traitlets import Bool, Integer, Unicode
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from .config import grader_kernel
+from .config import NUMPY_SUFFIX, grader_kernel
 from .course import ANSWER_PREFIX
 from .judge import KernelLink, Proxy, judge_source
+from .numpy_kernel import NumpyKernel
 
 __all__ = [
     "DIED_IN",
@@ -136,6 +137,7 @@ class JudgedExecute(Execute):
         self.trusted = TrustedNotebook(Path(self.solutions) / assignment / f"{notebook}.ipynb")
         self.kernel_name = grader_kernel(assignment)
         self.flags, self._link, self._namespace, self._sizes, self._skip = [], None, None, {}, {}
+        self._numpy, self._first_code = None, next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
         self._submitted = {
             c.metadata["nbgrader"]["grade_id"]: c.source
             for c in nb.cells
@@ -148,6 +150,9 @@ class JudgedExecute(Execute):
         if self._link is not None:
             self._link.close()
             self._link = None
+        if self._numpy is not None:
+            self._numpy.close()
+            self._numpy = None
         if key is not None:
             FLAGS[key] = list(self.flags)
         shutil.rmtree(self._runtime, ignore_errors=True)
@@ -170,6 +175,8 @@ class JudgedExecute(Execute):
                 cell.execution_count = None
             else:
                 cell, _ = super().preprocess_cell(cell, resources, index)
+                if cell.cell_type == "code":
+                    self._note(cell, index)
         except DeadKernelError:
             info = resources["nbgrader"]
             DIED_IN[(info["student"], info["assignment"], info["notebook"])] = {
@@ -180,6 +187,29 @@ class JudgedExecute(Execute):
             raise
         self.end_strays()
         return cell, self.resources
+
+    def _note(self, cell, index):
+        """Tell the NumPy-only kernel (started on first use) what the notebook's kernel ran: the
+        imports and the answers whole, the rest for its definitions (numpy_kernel.py)."""
+        if self._numpy is None:
+            self._numpy = self._numpy_kernel()
+            if self._link is not None:
+                self._link.numpy = self._numpy
+        if self._numpy is not None:
+            self._numpy.note(cell.source, index == self._first_code or cell.metadata.get("nbgrader", {}).get("solution"))
+
+    def _numpy_kernel(self):
+        """The notebook's NumPy-only kernel, if its kernelspec is installed (install_grader_kernel
+        installs it beside the grading kernel), else None: then every call is made in one kernel."""
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        name = self.kernel_name + NUMPY_SUFFIX
+        try:
+            KernelSpecManager().get_kernel_spec(name)
+        except NoSuchKernel:
+            return None
+        cwd = self.resources.get("metadata", {}).get("path") or "."
+        return NumpyKernel(name, self.runtime_root, Path(cwd).resolve(), self.sandboxed, self.config, self.timeout or 30)
 
     def _skipped(self, cell, grade_id, why):
         """A cell that killed the kernel in an earlier run: not sent to the kernel again; its error
@@ -208,6 +238,7 @@ class JudgedExecute(Execute):
             for name in self.trusted.functions:
                 namespace[name] = Proxy(self._link, name)
             self._namespace = namespace
+            self._link.numpy = self._numpy
         return self._link, self._namespace
 
     def _collect_flags(self, grade_id, link):
@@ -225,6 +256,8 @@ class JudgedExecute(Execute):
             from .sandbox import end_strays
 
             end_strays(pid)
+        if self._numpy is not None:
+            self._numpy.end_strays()
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most max_kernel_output characters of a kernel cell's output."""
@@ -279,10 +312,11 @@ def remove_links(folder):
                 os.unlink(path)
 
 
-def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None):
+def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None, blocking=False):
     """A kernel manager whose connection file and sockets are in `runtime`, the kernel's own folder
-    (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets."""
-    km = AsyncKernelManager(kernel_name=kernel_name, config=config)
+    (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets.
+    blocking: jupyter_client's KernelManager (for code that is not a coroutine), else its async one."""
+    km = (KernelManager if blocking else AsyncKernelManager)(kernel_name=kernel_name, config=config)
     km.connection_file = str(Path(runtime) / "kernel.json")
     if sandboxed:
         km.transport = "ipc"

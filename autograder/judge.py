@@ -93,6 +93,9 @@ class KernelLink:
         self.evidence = []  # (function, what the kernel saw it call) from run-time checks
         self._in_callback = False
         self._line, self._serve_id, self._serial = None, None, 0
+        # The notebook's NumPy-only kernel (autograder/numpy_kernel.py), where calls that must not
+        # use torch are made; None: every call is made here.
+        self.numpy = None
 
     def close(self):
         with contextlib.suppress(Exception):
@@ -217,7 +220,11 @@ class KernelLink:
 
     def finish(self):
         """End the agent's serving (at the end of a judged cell) and wait until the kernel is idle;
-        returns what the student's code printed meanwhile."""
+        returns what the student's code printed meanwhile (in the NumPy-only kernel too)."""
+        elsewhere = self.numpy.finish() if self.numpy is not None else ""
+        return self._finish() + elsewhere
+
+    def _finish(self):
         if self._line is not None:
             with contextlib.suppress(OSError):
                 wire.send(self._line, {"op": "stop"})
@@ -365,7 +372,11 @@ class Proxy:
 
 def remote_facts(link, target, args, kwargs, forbid, require, name, updates=()):
     """guard.guarded_call's facts, for a call made in the kernel (see autograder/kernelside/guard.py);
-    "updated" holds the arguments at positions `updates` as the call left them in the kernel."""
+    "updated" holds the arguments at positions `updates` as the call left them in the kernel. A call
+    that must not use torch is made in the notebook's NumPy-only kernel (`_without_torch`)."""
+    link, target, refused = _without_torch(link, target, forbid, name)
+    if refused is not None:
+        return _facts(link, name, refused)
     guard = {"errstate": np.geterr(), "forbid": sorted(forbid), "require": sorted(require), "inputs": True,
              "updates": [int(i) for i in updates]}
     if forbid:
@@ -376,6 +387,9 @@ def remote_facts(link, target, args, kwargs, forbid, require, name, updates=()):
 def remote_facts_many(link, target, calls, forbid, require, name):
     """`remote_facts` of each (args, kwargs) of `calls`, made one after another in the kernel in one
     request (one round trip for all: central differences of a student's own function)."""
+    link, target, refused = _without_torch(link, target, forbid, name)
+    if refused is not None:
+        return [_facts(link, name, refused)] * len(calls)
     guard = {"errstate": np.geterr(), "forbid": sorted(forbid), "require": sorted(require), "inputs": True}
     if forbid:
         link.forbid_asked.setdefault(name, set()).update(forbid)
@@ -385,6 +399,20 @@ def remote_facts_many(link, target, calls, forbid, require, name):
         failed = outcome if outcome.get("status") == "raised" else _failure("the kernel did not answer every call of a batch")
         outcomes = [failed] * len(calls)
     return [_facts(link, name, o) for o in outcomes]
+
+
+def _without_torch(link, target, forbid, name):
+    """(link, target, None) where a call that must not use `forbid` is to be made: the NumPy-only
+    kernel's link for a graded function when `forbid` holds torch; (link, target, outcome) when it
+    cannot be made there (the outcome says why, and fails the call)."""
+    from .numpy_kernel import needs_numpy_kernel
+
+    if link.numpy is None or "name" not in target or not needs_numpy_kernel(forbid):
+        return link, target, None
+    other = link.numpy.link(link.deadline)
+    if other is None:
+        return link, target, _failure(f"{name} could not be called without torch: {link.numpy.broken}")
+    return other, target, None
 
 
 def _facts(link, name, outcome):

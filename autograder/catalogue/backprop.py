@@ -357,6 +357,23 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     return torch_loss_and_grads(X, Y, params, hidden, output, loss)
 """),
+    # Autograd out of sight of a check made in the student's own kernel (a profile hook sees the
+    # calling thread only, and the student can switch it off): graded in a kernel without torch.
+    Wrong("mlp_loss_and_grads", "autograd in a thread of its own", """\
+def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
+    import threading
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(result=torch_loss_and_grads(X, Y, params, hidden, output, loss)))
+    worker.start()
+    worker.join()
+    return box["result"]
+"""),
+    Wrong("mlp_loss_and_grads", "autograd after switching the profile hook off (sys.setprofile(None))", """\
+def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
+    import sys
+    sys.setprofile(None)
+    return torch_loss_and_grads(X, Y, params, hidden, output, loss)
+"""),
     Right("mlp_loss_and_grads", "mlp_forward's cache (A, R) per layer, then a backward loop", """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     if loss == "nll" and output == "linear":

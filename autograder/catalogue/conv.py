@@ -140,6 +140,28 @@ def conv_output_size(n, k, stride=1, pad=0):
     return np.int64(np.floor((n + 2 * pad - k) / stride)) + 1
 """),
     # ------------------------------------------------------------------------ conv2d_forward
+    # torch out of sight of a check made in the student's own kernel (a profile hook sees the calling
+    # thread only, and the student can switch it off): graded in a kernel without torch.
+    Wrong("conv2d_forward", "torch's conv2d in a thread of its own", """\
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    import threading
+    box = {}
+    def work():
+        t = [torch.from_numpy(np.asarray(a, dtype=float)) for a in (x, w, b)]
+        box["out"] = torch.nn.functional.conv2d(*t, stride=stride, padding=pad).numpy()
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    return box["out"], (np.asarray(x, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float), stride, pad)
+"""),
+    Wrong("conv2d_forward", "torch's conv2d after switching the profile hook off (sys.setprofile(None))", """\
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    import sys
+    sys.setprofile(None)
+    t = [torch.from_numpy(np.asarray(a, dtype=float)) for a in (x, w, b)]
+    out = torch.nn.functional.conv2d(*t, stride=stride, padding=pad).numpy()
+    return out, (np.asarray(x, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float), stride, pad)
+"""),
     Wrong("conv2d_forward", "the kernel flipped: a true convolution, not torch's cross-correlation",
           _variant(_CONV_FORWARD, "np.tensordot(window, w,", "np.tensordot(window, w[:, :, ::-1, ::-1],"), explain="you flip the kernel (a true convolution); torch's conv2d, like this exercise, is a cross-correlation: no flip."),
     Wrong("conv2d_forward", "all the padding after the image (bottom and right), none before",

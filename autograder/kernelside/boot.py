@@ -23,7 +23,13 @@ def main():
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     _font_cache(site)
-    _dynamo_on_demand()
+    without = [name for name in os.environ.get("NN273_WITHOUT", "").split(",") if name]
+    if without:  # a NumPy-only kernel: `import torch` gives stand-ins (kernelside/absent.py)
+        from kernelside import absent
+
+        absent.install(without)
+    else:
+        _dynamo_on_demand()
     from ipykernel.kernelapp import launch_new_instance
 
     # Only errors from the kernel's own log: its notices are noise in an instructor's grading run.

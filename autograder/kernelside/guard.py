@@ -49,6 +49,10 @@ def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=
                 seen["forbidden"].append(f"{getattr(arg, '__name__', '?')}() of module {module}")
 
     facts = {"value": None, "exception": None}
+    # In a kernel without torch (kernelside/absent.py), what the call did with the stand-ins.
+    absent = sys.modules.get(f"{__package__}.absent") if __package__ else None
+    if absent is not None:
+        absent.USED.clear()
     errstate = {k: v for k, v in (errstate or {}).items() if k in ("over", "divide", "invalid", "under")}
     old_profile = sys.getprofile()
     with warnings.catch_warnings(record=True) as caught, np.errstate(**errstate):
@@ -64,6 +68,12 @@ def guarded_call(fn, args, kwargs, errstate=None, forbid=(), require=(), inputs=
         finally:
             sys.setprofile(old_profile)
     facts["warnings"] = [(w.category.__name__, str(w.message)[:1000]) for w in caught[:MAX_WARNINGS]]
+    if absent is not None:
+        for used in absent.USED:
+            package = used.split(".", 1)[0].rstrip("()")
+            if len(seen["forbidden"]) < 5 and any(package == m.split(".")[0] for m in forbid_modules):
+                seen["forbidden"].append(f"{used} of module {package}, which this kernel does not have")
+        absent.USED.clear()
     facts["forbidden"] = seen["forbidden"]
     facts["required"] = seen["required"]
     facts["modified"] = _changed(before, args, kwargs) if inputs else None

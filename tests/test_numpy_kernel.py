@@ -1,0 +1,103 @@
+"""The NumPy-only kernel: what it is sent, and what torch is in it.
+
+A hidden test's call of a NumPy exercise (forbid=[torch]) is made in a second kernel of the notebook
+whose sandbox has no torch (autograder/numpy_kernel.py). These tests check, in this process, what
+that kernel is sent of the notebook's code and how its stand-in torch behaves; the evasions that it
+stops (torch in a thread, after sys.setprofile(None)) are catalogue entries that `check` rejects
+(autograder/catalogue/conv.py, backprop.py), and tests/test_tamper.py grades them beside honest work.
+"""
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+
+from autograder.numpy_kernel import definitions, needs_numpy_kernel
+
+
+def test_definitions_keep_what_defines_and_drop_what_runs():
+    source = (
+        "import numpy as np\n"
+        "from math import pi\n"
+        "EPS = 1e-8\n"
+        "ACTS = {'relu': lambda r: np.maximum(r, 0)}\n"
+        "def helper(x):\n    return x + EPS\n"
+        "class Layer:\n    pass\n"
+        "model = train(X, y, num_epochs=1000)\n"
+        "plt.plot(losses)\n"
+        "W = np.random.randn(3, 3)\n"
+        "for epoch in range(10):\n    step()\n"
+    )
+    kept = definitions(source)
+    assert [line for line in kept.splitlines() if line] == [
+        "import numpy as np",
+        "from math import pi",
+        "EPS = 1e-08",
+        "ACTS = {'relu': lambda r: np.maximum(r, 0)}",
+        "def helper(x):",
+        "    return x + EPS",
+        "class Layer:",
+        "    pass",
+    ]
+    assert definitions("def broken(:\n") == ""
+    assert definitions("train()\n") == ""
+
+
+def test_which_calls_go_to_the_kernel_without_torch():
+    assert needs_numpy_kernel(["nn273.conv", "torch"])
+    assert needs_numpy_kernel(["torch.autograd"])
+    assert not needs_numpy_kernel(["nn273.linear"])
+    assert not needs_numpy_kernel([])
+
+
+@pytest.fixture
+def absent(monkeypatch):
+    """kernelside.absent installed for torch in this process, as boot.py does in the kernel; the
+    real torch put back afterwards."""
+    from autograder.kernelside import absent as module
+
+    saved = {name: mod for name, mod in sys.modules.items() if name == "torch" or name.startswith("torch.")}
+    for name in saved:
+        monkeypatch.delitem(sys.modules, name)
+    before = list(sys.meta_path)
+    module.install(["torch"])
+    try:
+        yield module
+    finally:
+        sys.meta_path[:] = before
+        for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def test_stand_in_torch_imports_and_runs_a_notebook_s_first_cell_but_never_computes(absent):
+    torch = importlib.import_module("torch")
+    functional = importlib.import_module("torch.nn.functional")
+    torch.manual_seed(273)
+    torch.set_num_threads(1)
+
+    class Net(torch.nn.Module):  # a torch model's definition still runs
+        pass
+
+    assert not isinstance(np.zeros(2), torch.Tensor)
+    absent.USED.clear()
+    out = functional.conv2d(torch.from_numpy(np.ones((1, 1, 3, 3))), torch.ones(1, 1, 2, 2))
+    with pytest.raises(TypeError, match="kernel without torch"):
+        float(out)
+    with pytest.raises((TypeError, ValueError)):
+        np.asarray(out, dtype=float)
+    assert "torch.nn.functional.conv2d()" in absent.USED
+
+
+def test_the_guard_reports_a_use_of_the_stand_in_as_a_forbidden_call(absent, monkeypatch):
+    from autograder.kernelside import guard
+
+    torch = importlib.import_module("torch")
+
+    def sneaky(x):
+        sys.setprofile(None)  # switching the profile hook off changes nothing here
+        return torch.tensor(x).numpy()
+
+    facts = guard.guarded_call(sneaky, (np.ones(2),), {}, forbid_modules=["torch"])
+    assert facts["forbidden"] and facts["forbidden"][0].startswith("torch.tensor() of module torch")
