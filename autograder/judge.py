@@ -374,26 +374,26 @@ def remote_facts(link, target, args, kwargs, forbid, require, name, updates=()):
     """guard.guarded_call's facts, for a call made in the kernel (see autograder/kernelside/guard.py);
     "updated" holds the arguments at positions `updates` as the call left them in the kernel. A call
     that must not use torch is made in the notebook's NumPy-only kernel (`_without_torch`)."""
-    link, target, refused = _without_torch(link, target, forbid, name)
-    if refused is not None:
-        return _facts(link, name, refused)
     guard = {"errstate": np.geterr(), "forbid": sorted(forbid), "require": sorted(require), "inputs": True,
              "updates": [int(i) for i in updates]}
     if forbid:
         link.forbid_asked.setdefault(name, set()).update(forbid)
-    return _facts(link, name, link.request("call", target, args, kwargs, guard=guard))
+    where, refused = _without_torch(link, target, forbid, name)
+    if refused is not None:
+        return _facts(link, name, refused)
+    return _facts(link, name, where.request("call", target, args, kwargs, guard=guard))
 
 
 def remote_facts_many(link, target, calls, forbid, require, name):
     """`remote_facts` of each (args, kwargs) of `calls`, made one after another in the kernel in one
     request (one round trip for all: central differences of a student's own function)."""
-    link, target, refused = _without_torch(link, target, forbid, name)
-    if refused is not None:
-        return [_facts(link, name, refused)] * len(calls)
     guard = {"errstate": np.geterr(), "forbid": sorted(forbid), "require": sorted(require), "inputs": True}
     if forbid:
         link.forbid_asked.setdefault(name, set()).update(forbid)
-    outcome = link.request("calls", target, [[list(a), dict(k)] for a, k in calls], guard=guard)
+    where, refused = _without_torch(link, target, forbid, name)
+    if refused is not None:
+        return [_facts(link, name, refused)] * len(calls)
+    outcome = where.request("calls", target, [[list(a), dict(k)] for a, k in calls], guard=guard)
     outcomes = outcome.get("outcomes") if outcome.get("status") == "ok" else None
     if not isinstance(outcomes, list) or len(outcomes) != len(calls) or not all(isinstance(o, dict) and "status" in o for o in outcomes):
         failed = outcome if outcome.get("status") == "raised" else _failure("the kernel did not answer every call of a batch")
@@ -402,17 +402,18 @@ def remote_facts_many(link, target, calls, forbid, require, name):
 
 
 def _without_torch(link, target, forbid, name):
-    """(link, target, None) where a call that must not use `forbid` is to be made: the NumPy-only
-    kernel's link for a graded function when `forbid` holds torch; (link, target, outcome) when it
-    cannot be made there (the outcome says why, and fails the call)."""
+    """(the link to make a call on, None): the NumPy-only kernel's for a graded function when
+    `forbid` holds torch, else `link` itself; (None, outcome) when the call cannot be made there
+    (the outcome says why, and fails the call). What a call shows of a broken rule stays `link`'s
+    evidence either way."""
     from .numpy_kernel import needs_numpy_kernel
 
     if link.numpy is None or "name" not in target or not needs_numpy_kernel(forbid):
-        return link, target, None
+        return link, None
     other = link.numpy.link(link.deadline)
     if other is None:
-        return link, target, _failure(f"{name} could not be called without torch: {link.numpy.broken}")
-    return other, target, None
+        return None, _failure(f"{name} could not be called without torch: {link.numpy.broken}")
+    return other, None
 
 
 def _facts(link, name, outcome):
