@@ -18,7 +18,9 @@ tests/test_tamper.py grades the batch and says what each earned.
 """
 
 import ast
+import os
 import secrets
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -674,6 +676,140 @@ ENDLESS_LOOP = "while True:\n    pass\n"
 MEMORY_BOMB = "import numpy as np\n\nbig = np.ones(2**34)  # 128 GiB\n"
 
 
+# ------------------------------------------------------------------- escapes from the grader's side
+# A launcher of its own beside the notebook: nbgrader copies every file of a submission into the
+# kernel's working folder, and a kernelspec that ran `python -m autograder.launch` there (no -I)
+# imported this package before any sandbox. Each file, if it ever runs outside the sandbox, writes a
+# marker on the host (MARKER), which the sandboxed kernel cannot reach.
+LAUNCHER_FILE = '''\
+import os
+try:
+    with open(MARKER, "a") as f:
+        f.write(__file__ + "\\n")
+except OSError:
+    pass
+'''
+
+READ_LINKS = '''\
+# Read every file that came with the submission: links to the course's files would arrive here.
+import os
+for name in sorted(os.listdir(".")):
+    try:
+        with open(name, "rb") as f:
+            data = f.read(2_000_000)
+        print("READ", name, len(data))
+        print(data.decode("utf-8", "replace"))
+    except OSError as exc:
+        print("NOT READ", name, type(exc).__name__)
+'''
+
+FORGED_NOTES = '''\
+# Errors named like the grader's own notes, raised by my own code.
+class CellTimeoutError(Exception):
+    pass
+
+
+raise CellTimeoutError("this cell ran longer than the 30 s limit per cell and was stopped")
+'''
+
+FORGED_MEMORY = '''\
+class MemoryError(Exception):
+    pass
+
+
+raise MemoryError("out of memory")
+'''
+
+HTML_JS = '''\
+# Outputs that run in whoever renders them: formgrader shows the autograded notebook unsanitized.
+from IPython.display import HTML, SVG, Javascript, display
+
+display(HTML("<script>document.title = 'pwned-by-html'</script><img src=x onerror=document.title='pwned-by-img'>"))
+display(Javascript("document.title = 'pwned-by-js'"))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>document.title="pwned-by-svg"</script></svg>'))
+'''
+
+HTML_MARKDOWN = "Look: <script>document.title = 'pwned-by-markdown'</script> [click](javascript:alert(1))\n"
+
+IOPUB_FLOOD = '''\
+# When a test calls sigmoid, a thread starts sending the grader freshly signed output, forever.
+import threading
+
+import numpy as np
+
+_kernel = get_ipython().kernel
+
+
+def _flood():
+    parent = _kernel.get_parent()
+    while True:
+        _kernel.session.send(_kernel.iopub_socket, "stream", {"name": "stdout", "text": "x" * 1000}, parent=parent)
+
+
+def sigmoid(r):
+    if not any(t.name == "flood" for t in threading.enumerate()):
+        threading.Thread(target=_flood, name="flood", daemon=True).start()
+    return 1 / (1 + np.exp(-np.asarray(r, dtype=float)))
+'''
+
+METADATA_FLOOD = '''\
+# Output whose size is in its metadata: 50 MB of it, 30 times.
+from IPython.display import display
+
+png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+for _ in range(30):
+    display({"image/png": png}, raw=True, metadata={"image/png": {"pad": "x" * 50_000_000}})
+'''
+
+NODE_BOMB = '''\
+# A result whose JSON is small per node and has very many of them: 30 million empty lists.
+def sigmoid(r):
+    return [[]] * 30_000_000
+'''
+
+FORKED_MEMORY = '''\
+# Each forked child has a cap on its own address space; together they hold more than the kernel's cap.
+import os
+import time
+
+import numpy as np
+
+children = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        block = np.ones(200_000_000)  # 1.6 GB each, touched
+        time.sleep(60)
+        os._exit(0)
+    children.append(pid)
+time.sleep(30)
+'''
+
+FORK_BOMB = '''\
+import os
+import time
+
+while True:
+    try:
+        os.fork()
+    except OSError:
+        time.sleep(0.01)
+'''
+
+IGNORE_INTERRUPT = '''\
+# A last cell that will not stop when it is interrupted.
+import time
+
+while True:
+    try:
+        time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+'''
+
+SLOW_CELL = "import time\n\ntime.sleep(20)\n"
+
+
 # ------------------------------------------------------------------------------ the cases
 def write_targets(ctx):
     """What write_files tries, as host paths: {"new": [...], "overwrite": [...], "gradebook": path,
@@ -786,6 +922,118 @@ def honest(ctx):
     return solution()
 
 
+class Submission(NamedTuple):
+    """A notebook and what else its folder holds: files (relative path -> text) and links (relative
+    path -> target), and special files (relative path -> "fifo" or "socket")."""
+
+    notebook: nbformat.NotebookNode
+    files: dict = {}
+    links: dict = {}
+    special: dict = {}
+
+
+def launcher_marker(ctx):
+    return ctx.submissions.parent / f"launcher-ran-{ctx.token}"
+
+
+def ship_launcher(ctx):
+    source = constants(MARKER=launcher_marker(ctx)) + LAUNCHER_FILE
+    files = {
+        name: source
+        for name in ("autograder/__init__.py", "autograder/launch.py", "autograder/sandbox.py", "sitecustomize.py",
+                     "usercustomize.py", "kernelside/__init__.py", "kernelside/boot.py", "numpy.py", "IPython.py")
+    }
+    files["nn273.pth"] = f"import os; open({str(launcher_marker(ctx))!r}, 'a').write('pth\\n')\n"
+    return Submission(cheater(cheat=OS_EXIT, where="end"), files)
+
+
+def outside_file(ctx):
+    """A file outside the submissions, with a secret of its own, that a hard link points at."""
+    return ctx.submissions.parent / f"outside-{ctx.token}.txt"
+
+
+def links(ctx):
+    outside = outside_file(ctx)
+    outside.write_text(f"secret outside the submission {ctx.token}\n")
+    hard = {"copy.csv": outside}
+    symbolic = {
+        "data.json": COURSE.solution_path(ASSIGNMENT),
+        "helpers.py": ROOT / "autograder" / "hidden" / "linear.py",
+        "grades.db": ctx.workdir / "gradebook.db",
+        "zeros.npy": Path("/dev/zero"),
+        "folder": ROOT / "solutions",
+    }
+    return Submission(cheater(None, READ_LINKS, "end"), links={**symbolic, **{k: ("hard", v) for k, v in hard.items()}},
+                      special={"pipe.csv": "fifo", "socket.txt": "socket"})
+
+
+def forged_notes(ctx):
+    return insert_after(cheater(None, FORGED_NOTES, "end"), "end", FORGED_MEMORY)
+
+
+def html_js(ctx):
+    nb = cheater(None, HTML_JS, "end")
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and meta.get("solution"):
+            cell.source = HTML_MARKDOWN
+    nb.cells.append(nbformat.v4.new_markdown_cell(HTML_MARKDOWN))
+    nb.cells.append(nbformat.v4.new_raw_cell("<script>document.title = 'pwned-by-raw'</script>", metadata={"format": "text/html"}))
+    return nb
+
+
+def tampered_metadata(ctx):
+    """The released stub, with locked test cells' metadata edited as a student could in the editor."""
+    nb = nbformat.read(COURSE.release_path(ASSIGNMENT), as_version=4)
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
+    tests[0].metadata["nbgrader"]["points"] = 100
+    tests[1].metadata["nbgrader"]["grade"] = False
+    tests[2].metadata["nbgrader"]["schema_version"] = 99
+    tests[3].metadata["nbgrader"]["extra"] = "mine"
+    tests[4].cell_type = "markdown"
+    tests[4].pop("outputs", None)
+    tests[4].pop("execution_count", None)
+    tests[5].metadata["nbgrader"]["grade_id"] = tests[6].metadata["nbgrader"]["grade_id"]
+    return nb
+
+
+def iopub_flood(ctx):
+    nb = cheater(None)
+    for cell in nb.cells:
+        if _grade_id(cell) == "sigmoid":
+            cell.source = IOPUB_FLOOD
+    return nb
+
+
+def metadata_flood(ctx):
+    return cheater(None, METADATA_FLOOD, "end")
+
+
+def node_bomb(ctx):
+    nb = cheater(return_zero)
+    for cell in nb.cells:
+        if _grade_id(cell) == "sigmoid":
+            cell.source = NODE_BOMB
+    return nb
+
+
+def forked_memory(ctx):
+    return cheater(None, FORKED_MEMORY, "end")
+
+
+def fork_bomb(ctx):
+    return cheater(None, FORK_BOMB, "end")
+
+
+def ignore_interrupt(ctx):
+    return cheater(None, IGNORE_INTERRUPT, "end")
+
+
+def slow_deaths(ctx):
+    """Slow cells of the student's own, each past the time limit, then one that kills the kernel."""
+    return insert_after(cheater(None, SLOW_CELL, "end"), "end", SLOW_CELL, OS_EXIT, SLOW_CELL, OS_EXIT)
+
+
 CASES = [
     Case("patch_harness", patch_harness, 0.0, "cheat"),
     Case("patch_numpy", patch_numpy, 0.0, "cheat"),
@@ -803,14 +1051,45 @@ CASES = [
     Case("os_exit", os_exit, None, "runaway"),  # record what it gets
     Case("endless_loop", endless_loop, FULL_MARKS, "runaway"),
     Case("memory_bomb", memory_bomb, FULL_MARKS, "runaway"),
+    # the grader's side: its launcher, what a folder ships, its waits, memory and reports
+    Case("ship_launcher", ship_launcher, 0.0, "cheat"),
+    Case("links", links, FULL_MARKS, "side"),
+    Case("forged_notes", forged_notes, FULL_MARKS, "side"),
+    Case("html_js", html_js, FULL_MARKS, "side"),
+    Case("tampered_metadata", tampered_metadata, 0.0, "cheat"),
+    Case("iopub_flood", iopub_flood, None, "runaway"),  # its sigmoid's tests may fail; record the rest
+    Case("metadata_flood", metadata_flood, FULL_MARKS, "side"),
+    Case("node_bomb", node_bomb, 0.0, "cheat"),
+    Case("forked_memory", forked_memory, FULL_MARKS, "runaway"),
+    Case("fork_bomb", fork_bomb, FULL_MARKS, "runaway"),
+    Case("ignore_interrupt", ignore_interrupt, FULL_MARKS, "runaway"),
+    Case("slow_deaths", slow_deaths, FULL_MARKS, "runaway"),
     Case("honest", honest, FULL_MARKS, "honest"),
 ]
 
 
-def submit(submissions, student, nb):
-    path = Path(submissions) / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
+def submit(submissions, student, built):
+    """Write a case's notebook (and for a `Submission`, its files, links and special files) into
+    SUBMISSIONS/<student>/01_linear/."""
+    built = built if isinstance(built, Submission) else Submission(built)
+    folder = Path(submissions) / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(built.notebook, path)
+    for name, text in built.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    for name, target in built.links.items():
+        if isinstance(target, tuple):  # ("hard", path)
+            os.link(target[1], folder / name)
+        else:
+            os.symlink(target, folder / name)
+    for name, kind in built.special.items():
+        if kind == "fifo":
+            os.mkfifo(folder / name)
+        else:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.bind(str(folder / name))
     return path
 
 
@@ -829,5 +1108,5 @@ def leftover_processes():
     return found
 
 
-__all__ = ["ASSIGNMENT", "CASES", "FULL_MARKS", "MARKERS", "ROOT", "Case", "Context", "leftover_processes",
-           "solution", "submit", "write_targets"]
+__all__ = ["ASSIGNMENT", "CASES", "FULL_MARKS", "MARKERS", "ROOT", "Case", "Context", "Submission",
+           "launcher_marker", "leftover_processes", "outside_file", "solution", "submit", "write_targets"]
