@@ -112,8 +112,16 @@ class NumpyKernel:
         self._runtime = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.runtime_root or None))
         self.km = grading_kernel_manager(self.kernel_name, self._runtime, self.sandboxed, self.config, blocking=True)
         self.km.start_kernel(cwd=str(self.cwd))
+        # A client of the manager asks the kernel's process whether it lives; a client on its own
+        # (the link's) asks the heartbeat, which a kernel still importing on a busy machine has not
+        # started yet: "Kernel died before replying to kernel_info" from one that is only slow.
+        client = self.km.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=START_TIMEOUT)
+        finally:
+            client.stop_channels()
         self._link = NumpyLink(self.km)
-        self._link.kc.wait_for_ready(timeout=START_TIMEOUT)
 
     def _catch_up(self, deadline):
         while self.sent < len(self.log):
