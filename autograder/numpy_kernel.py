@@ -40,8 +40,10 @@ def needs_numpy_kernel(forbid):
 
 
 def definitions(source):
-    """The statements of `source` that only define: imports, functions, classes, and assignments
-    whose values call nothing. '' if the source does not parse (the kernel said why already)."""
+    """The statements of `source` that only define: imports, functions, classes, and assignments to
+    names whose values call nothing; each on its own, so that one that fails (a name the story made)
+    does not keep the others from being defined. '' if the source does not parse (the notebook's
+    kernel said why already)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -50,9 +52,22 @@ def definitions(source):
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             kept.append(node)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and not _runs(node.value):
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _to_names(node) and not _runs(node.value):
             kept.append(node)
-    return ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""
+    alone = [ast.Try(body=[node], handlers=[_ANY], orelse=[], finalbody=[]) for node in kept]
+    return ast.unparse(ast.fix_missing_locations(ast.Module(body=alone, type_ignores=[]))) if alone else ""
+
+
+_ANY = ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()])
+
+
+def _to_names(node):
+    """Whether an assignment binds names only (not an attribute or an item: that changes an object
+    that exists, as a patch does)."""
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and node.value is not None
+    targets = [t for target in node.targets for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
+    return all(isinstance(t, ast.Name) for t in targets)
 
 
 def _runs(node):
