@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
@@ -44,6 +43,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from .config import grader_kernel
 from .course import ANSWER_PREFIX
 from .judge import KernelLink, Proxy, judge_source
+from .kernel_manager import SandboxKernelManager, limit_verdict
 
 __all__ = [
     "DIED_IN",
@@ -172,10 +172,11 @@ class JudgedExecute(Execute):
                 cell, _ = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             info = resources["nbgrader"]
+            status = _exit_status(self.km)  # waits for the launcher, which writes its report first
             DIED_IN[(info["student"], info["assignment"], info["notebook"])] = {
                 "index": index,
                 "cell": f"cell '{grade_id}'" if grade_id else f"cell #{index + 1}",
-                "why": why_it_died(_exit_status(self.km), self.sandboxed),
+                "why": limit_verdict(self.km) or why_it_died(status, self.sandboxed),
             }
             raise
         self.end_strays()
@@ -282,7 +283,7 @@ def remove_links(folder):
 def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None):
     """A kernel manager whose connection file and sockets are in `runtime`, the kernel's own folder
     (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets."""
-    km = AsyncKernelManager(kernel_name=kernel_name, config=config)
+    km = SandboxKernelManager(kernel_name=kernel_name, config=config)  # its launcher starts in "/"
     km.connection_file = str(Path(runtime) / "kernel.json")
     if sandboxed:
         km.transport = "ipc"

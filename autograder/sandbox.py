@@ -33,6 +33,8 @@ __all__ = [
     "end_strays",
     "find_sandbox",
     "kernel_manager_config",
+    "sandbox_reaper",
+    "trusted_binary",
 ]
 
 KINDS = ("bwrap", "unshare", "none")
@@ -44,6 +46,10 @@ _HOWTO = (
     "`sysctl -w user.max_user_namespaces=10000` elsewhere). `--no-sandbox` grades without one, but then "
     "a submission can read and change everything the grader can."
 )
+
+# The only folders the sandbox's tools (bwrap, unshare, setpriv) are taken from: the system's, never a
+# PATH that the grader's environment (or a folder it names, such as ".") could give.
+TRUSTED_BIN = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 # Each tmpfs (/tmp, /dev/shm) holds at most this much: it is memory that the kernel's cap on its
 # address space does not count.
@@ -75,10 +81,15 @@ class Sandbox:
     def isolated(self):
         return self.kind != "none"
 
-    def command(self, argv, *, cwd, readonly=(), writable=(), env=None):
+    def command(self, argv, *, cwd, readonly=(), writable=(), masked=(), env=None):
         """The argv that runs `argv` in the sandbox, in `cwd`, with exactly `env` (plus PATH, HOME=cwd,
-        MPLCONFIGDIR and XDG_CACHE_HOME in /tmp). For "none", `argv` itself: the caller sets the env."""
+        MPLCONFIGDIR and XDG_CACHE_HOME in /tmp). For "none", `argv` itself: the caller sets the env.
+
+        Each path of `masked` that the sandbox would show is an empty read-only folder there (an empty
+        file, if it is a file): what it held cannot be read, listed or imported by any path."""
         if not self.isolated:
+            if masked:
+                raise ValueError(f"Masking paths needs a sandbox; kind 'none' cannot hide {list(masked)}.")
             return list(argv)
         cwd = _existing(cwd, "cwd")
         env = {
@@ -89,7 +100,7 @@ class Sandbox:
             "XDG_CACHE_HOME": "/tmp/cache",  # fontconfig and torch cache here, not in the student's folder
         }
         readonly = [_existing(p, "readonly") for p in readonly]
-        mounts = _view(cwd, readonly, [_existing(p, "writable") for p in writable])
+        mounts = _view(cwd, readonly, [_existing(p, "writable") for p in writable], masked)
         if self.kind == "bwrap":
             return _bwrap(mounts, list(argv), cwd, env)
         return _unshare(mounts, list(argv), cwd, env)
@@ -107,8 +118,8 @@ def find_sandbox(kind="auto"):
         raise ValueError(f"Sandbox kind must be auto, bwrap, unshare or none, got {kind!r}.")
     reasons = []
     for candidate in ("bwrap", "unshare") if kind == "auto" else (kind,):
-        binary = shutil.which(candidate)
-        reason = _failure(candidate, binary) if binary else f"`{candidate}` is not on PATH"
+        binary = trusted_binary(candidate)
+        reason = _failure(candidate, binary) if binary else f"`{candidate}` is not in {', '.join(TRUSTED_BIN)}"
         if reason is None:
             return Sandbox(candidate)
         reasons.append(reason)
@@ -167,7 +178,7 @@ def _existing(path, what):
     return path
 
 
-def _view(cwd, readonly, writable):
+def _view(cwd, readonly, writable, masked=()):
     """The sandbox's root as (operation, destination, source) in mount order."""
     mounts = []
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -184,15 +195,42 @@ def _view(cwd, readonly, writable):
     binds = [("ro", p, os.path.realpath(p)) for p in python if not Path(p).is_relative_to("/usr")]
     binds += [("ro", str(p), str(p.resolve())) for p in readonly]
     binds += [("rw", str(p), str(p.resolve())) for p in [cwd, *writable]]
+    # A masked path is hidden where the sandbox shows it: under a folder bound above, or under /usr.
+    shown = [Path(dest) for op, dest, _ in mounts + binds if op in ("ro", "rw")]
+    for path in masked:
+        path = Path(os.path.realpath(path))  # one name for it, under the resolved folders bound above
+        if path.exists() and any(path.is_relative_to(top) for top in shown):
+            binds.append(("mask-dir" if path.is_dir() else "mask-file", str(path), ""))
     # Parents before children, so that a folder inside another is mounted on top of it.
     binds.sort(key=lambda m: len(Path(m[1]).parts))
     return mounts + binds
 
 
+def trusted_binary(name):
+    """The absolute path of the program `name` in one of TRUSTED_BIN, owned by root or this user and
+    writable by no one else; None if there is none."""
+    for folder in TRUSTED_BIN:
+        path = os.path.join(folder, name)
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if info.st_uid in (0, os.getuid()) and not info.st_mode & 0o022 and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _tool(name):
+    path = trusted_binary(name)
+    if path is None:
+        raise SandboxUnavailable(name, f"`{name}` is not in {', '.join(TRUSTED_BIN)}")
+    return path
+
+
 def _bwrap(mounts, argv, cwd, env):
     flags = {"ro": "--ro-bind", "rw": "--bind", "symlink": "--symlink"}  # the others take a destination only
     command = [
-        "bwrap",
+        _tool("bwrap"),
         *("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"),
         *("--unshare-cgroup-try", "--disable-userns", "--cap-drop", "ALL", "--hostname", "sandbox"),
         *("--die-with-parent", "--new-session", "--clearenv"),
@@ -200,7 +238,12 @@ def _bwrap(mounts, argv, cwd, env):
     for op, dest, source in mounts:
         if op == "tmpfs":
             command += ["--size", str(_TMPFS_MB * 2**20)]
-        command += [flags[op], source, dest] if op in flags else [f"--{op}", dest]
+        if op == "mask-dir":  # an empty tmpfs, then read-only
+            command += ["--size", "4096", "--tmpfs", dest, "--remount-ro", dest]
+        elif op == "mask-file":
+            command += ["--ro-bind", "/dev/null", dest]
+        else:
+            command += [flags[op], source, dest] if op in flags else [f"--{op}", dest]
     command += ["--remount-ro", "/", "--chdir", str(cwd)]
     for name, value in env.items():
         command += ["--setenv", name, value]
@@ -211,8 +254,8 @@ def _unshare(mounts, argv, cwd, env):
     python = os.path.realpath(sys.executable)
     plan = json.dumps({"mounts": mounts, "cwd": str(cwd), "env": env, "tmpfs_mb": _TMPFS_MB})
     return [
-        *("setpriv", "--pdeathsig", "KILL"),  # the sandbox dies when the launcher's parent does
-        *("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
+        *(_tool("setpriv"), "--pdeathsig", "KILL"),  # the sandbox dies when the launcher does
+        *(_tool("unshare"), "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
         *("--mount", "--mount-proc", "--ipc", "--uts", "--propagation", "private"),
         *(python, "-I", "-S", "-c", _SETUP, plan, *argv),
     ]
@@ -276,6 +319,11 @@ for op, dest, src in mounts:
     elif op == "tmpfs":
         os.makedirs(target, exist_ok=True)
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={plan['tmpfs_mb']}m")
+    elif op == "mask-dir":  # an empty folder, read-only, over what was there
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=555,size=4k")
+        setattr_(target, ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV)
+    elif op == "mask-file":
+        bind(devices["null"], target, ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV)
     elif op == "proc":
         os.makedirs(target, exist_ok=True)
         mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -352,12 +400,27 @@ def _failure(kind, binary):
 
 
 def _sandbox_namespace(launcher_pid):
-    """The pid namespace of the launcher's child, if it has one of its own, else None."""
+    """The pid namespace of the sandbox started by `launcher_pid`, if it has one, else None.
+
+    Its pid 1 is the launcher's nearest descendant in another pid namespace: the launcher's grandchild
+    (the launcher forks the sandbox's tool, bwrap or unshare, which forks the namespace's pid 1), or
+    its child when the launcher replaced itself with the tool. Every process between them is a
+    trusted tool outside the sandbox, so nothing in it can stand in the way.
+    """
+    reaper = sandbox_reaper(launcher_pid)
+    return _namespace(reaper) if reaper else None
+
+
+def sandbox_reaper(launcher_pid):
+    """The host pid of the pid 1 of the sandbox that `launcher_pid` started, or None."""
     own = _namespace(launcher_pid)
-    for child in _children(launcher_pid):
-        namespace = _namespace(child)
-        if namespace and namespace != own:
-            return namespace
+    generation = [launcher_pid]
+    for _ in range(3):
+        generation = [child for pid in generation for child in _children(pid)]
+        for pid in generation:
+            namespace = _namespace(pid)
+            if namespace and namespace != own:
+                return pid
     return None
 
 

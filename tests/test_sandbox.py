@@ -15,6 +15,7 @@ import pytest
 from jupyter_client import KernelManager
 from traitlets.config import Config
 
+import autograder.sandbox
 from autograder.config import install_grader_kernel
 from autograder.course import ROOT
 from autograder.launch import main as launch
@@ -25,6 +26,7 @@ from autograder.sandbox import (
     end_strays,
     find_sandbox,
     kernel_manager_config,
+    sandbox_reaper,
 )
 
 pytestmark = pytest.mark.slow
@@ -95,12 +97,10 @@ def kernel(request, tmp_path_factory):
 
 
 def namespace_of(launcher):
-    """The pid namespace of the launcher's child (the sandbox's pid 1), seen from the host."""
-    for child in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split():
-        namespace = os.readlink(f"/proc/{child}/ns/pid")
-        if namespace != os.readlink(f"/proc/{launcher}/ns/pid"):
-            return namespace
-    raise AssertionError(f"the launcher {launcher} has no child in a pid namespace of its own")
+    """The pid namespace of the sandbox's pid 1 (the launcher's grandchild), seen from the host."""
+    reaper = sandbox_reaper(launcher)
+    assert reaper is not None, f"the launcher {launcher} has no descendant in a pid namespace of its own"
+    return os.readlink(f"/proc/{reaper}/ns/pid")
 
 
 def members(namespace):
@@ -302,11 +302,11 @@ def test_launcher_refuses_a_shared_runtime_folder(tmp_path, monkeypatch):
 
 
 def test_find_sandbox_says_how_to_get_one(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(autograder.sandbox, "TRUSTED_BIN", (str(tmp_path),))
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap") as raised:
         find_sandbox()
     assert "user namespaces" in str(raised.value) and "--no-sandbox" in str(raised.value)
-    with pytest.raises(SandboxUnavailable, match="`bwrap` is not on PATH"):
+    with pytest.raises(SandboxUnavailable, match=f"`bwrap` is not in {tmp_path}"):
         find_sandbox("bwrap")
     assert find_sandbox("none") == Sandbox("none")
     assert Sandbox("none").command(["python", "-c", "pass"], cwd=tmp_path) == ["python", "-c", "pass"]
