@@ -36,7 +36,7 @@ __all__ = ["CWD_VARIABLE", "main", "package_paths"]
 
 CWD_VARIABLE = "NN273_KERNEL_CWD"
 _PASSED = ("NN273_KERNEL_MEMORY_MB", "MPLBACKEND", "OMP_NUM_THREADS")
-# A package masked by NN273_WITHOUT takes with it what ships with it and could stand in for it.
+# A package hidden by NN273_WITHOUT takes with it what ships with it and could stand in for it.
 SHIPS_WITH = {"torch": ("functorch", "torchgen")}
 
 
@@ -66,8 +66,8 @@ def main(argv=None):
     env |= {"PYTHONPATH": site, "IPYTHONDIR": "/tmp/ipython", "JPY_PARENT_PID": "1"}
     runtime = _runtime_folder(connection_file)
     report = _report_path(os.environ.get(REPORT_VARIABLE), [folder, runtime])
-    masked = package_paths(without, [site])
-    command = sandbox.command(kernel, cwd=folder, readonly=[site], writable=[runtime], masked=masked, env=env)
+    hidden = package_paths(without, [site])
+    command = sandbox.command(kernel, cwd=folder, readonly=[site], writable=[runtime], hidden=hidden, env=env)
     sys.exit(supervise(command, _limits(), report))
 
 

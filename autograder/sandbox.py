@@ -81,15 +81,18 @@ class Sandbox:
     def isolated(self):
         return self.kind != "none"
 
-    def command(self, argv, *, cwd, readonly=(), writable=(), masked=(), env=None):
+    def command(self, argv, *, cwd, readonly=(), writable=(), masked=(), hidden=(), env=None):
         """The argv that runs `argv` in the sandbox, in `cwd`, with exactly `env` (plus PATH, HOME=cwd,
         MPLCONFIGDIR and XDG_CACHE_HOME in /tmp). For "none", `argv` itself: the caller sets the env.
 
-        Each path of `masked` that the sandbox would show is an empty read-only folder there (an empty
-        file, if it is a file): what it held cannot be read, listed or imported by any path."""
+        Each folder of `masked` is an empty read-only folder in the sandbox, wherever the sandbox shows
+        it. Each path of `hidden` (file or folder) is not there at all: its folder is rebuilt, read-only,
+        from everything else it holds. Hide a package rather than mask it: Python imports an empty
+        folder on sys.path as a namespace package, so `import torch` would succeed, with nothing in it.
+        """
         if not self.isolated:
-            if masked:
-                raise ValueError(f"Masking paths needs a sandbox; kind 'none' cannot hide {list(masked)}.")
+            if masked or hidden:
+                raise ValueError(f"Masking or hiding paths needs a sandbox; kind 'none' shows {[*masked, *hidden]}.")
             return list(argv)
         cwd = _existing(cwd, "cwd")
         env = {
@@ -100,7 +103,11 @@ class Sandbox:
             "XDG_CACHE_HOME": "/tmp/cache",  # fontconfig and torch cache here, not in the student's folder
         }
         readonly = [_existing(p, "readonly") for p in readonly]
-        mounts = _view(cwd, readonly, [_existing(p, "writable") for p in writable], masked)
+        for path in masked:
+            if not _existing(path, "masked").is_dir():
+                raise ValueError(f"Sandbox masked paths must be folders, got the file {str(path)!r}; hide it instead.")
+        writable = [_existing(p, "writable") for p in writable]
+        mounts = _view(cwd, readonly, writable, masked, [_existing(p, "hidden") for p in hidden])
         if self.kind == "bwrap":
             return _bwrap(mounts, list(argv), cwd, env)
         return _unshare(mounts, list(argv), cwd, env)
@@ -178,7 +185,7 @@ def _existing(path, what):
     return path
 
 
-def _view(cwd, readonly, writable, masked=()):
+def _view(cwd, readonly, writable, masked=(), hidden=()):
     """The sandbox's root as (operation, destination, source) in mount order."""
     mounts = []
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -195,15 +202,40 @@ def _view(cwd, readonly, writable, masked=()):
     binds = [("ro", p, os.path.realpath(p)) for p in python if not Path(p).is_relative_to("/usr")]
     binds += [("ro", str(p), str(p.resolve())) for p in readonly]
     binds += [("rw", str(p), str(p.resolve())) for p in [cwd, *writable]]
-    # A masked path is hidden where the sandbox shows it: under a folder bound above, or under /usr.
-    shown = [Path(dest) for op, dest, _ in mounts + binds if op in ("ro", "rw")]
+    bound = [(dest, source) for op, dest, source in mounts + binds if op in ("ro", "rw")]
+    last = []  # read-only once everything below them is mounted
     for path in masked:
-        path = Path(os.path.realpath(path))  # one name for it, under the resolved folders bound above
-        if path.exists() and any(path.is_relative_to(top) for top in shown):
-            binds.append(("mask-dir" if path.is_dir() else "mask-file", str(path), ""))
+        for place in _shown_at(path, bound):
+            binds.append(("emptydir", place, ""))
+            last.append(("remount-ro", place, ""))
+    without = {}  # folder in the sandbox -> (its folder on the host, names it must not show)
+    for path in hidden:
+        real = Path(os.path.realpath(path))
+        for place in _shown_at(real.parent, bound):
+            without.setdefault(place, (real.parent, set()))[1].add(real.name)
+    for place, (real, names) in without.items():
+        binds.append(("emptydir", place, ""))
+        for name in sorted(set(os.listdir(real)) - names):
+            if os.path.islink(real / name):
+                binds.append(("symlink", f"{place}/{name}", os.readlink(real / name)))
+            else:
+                binds.append(("ro", f"{place}/{name}", str(real / name)))
+        last.append(("remount-ro", place, ""))
     # Parents before children, so that a folder inside another is mounted on top of it.
     binds.sort(key=lambda m: len(Path(m[1]).parts))
-    return mounts + binds
+    return mounts + binds + last
+
+
+def _shown_at(path, bound):
+    """Where the sandbox shows host `path`: below each (destination, source) bind that holds it."""
+    real = Path(os.path.realpath(path))
+    places = []
+    for dest, source in bound:
+        if real.is_relative_to(os.path.realpath(source)):
+            place = str(Path(dest) / real.relative_to(os.path.realpath(source)))
+            if place not in places:
+                places.append(place)
+    return places
 
 
 def trusted_binary(name):
@@ -238,10 +270,8 @@ def _bwrap(mounts, argv, cwd, env):
     for op, dest, source in mounts:
         if op == "tmpfs":
             command += ["--size", str(_TMPFS_MB * 2**20)]
-        if op == "mask-dir":  # an empty tmpfs, then read-only
-            command += ["--size", "4096", "--tmpfs", dest, "--remount-ro", dest]
-        elif op == "mask-file":
-            command += ["--ro-bind", "/dev/null", dest]
+        if op == "emptydir":  # a small tmpfs, made read-only by a "remount-ro" at the end
+            command += ["--size", str(2**20), "--tmpfs", dest]
         else:
             command += [flags[op], source, dest] if op in flags else [f"--{op}", dest]
     command += ["--remount-ro", "/", "--chdir", str(cwd)]
@@ -266,7 +296,7 @@ def _unshare(mounts, argv, cwd, env):
 # capability for good, then starts the kernel as its first child and reaps orphans until the kernel
 # exits. Sources are opened before the tmpfs goes on /tmp, so a source under /tmp is still reachable.
 _SETUP = r"""
-import ctypes, fcntl, json, os, signal, socket, stat, struct, sys
+import ctypes, fcntl, json, os, resource, signal, socket, stat, struct, sys
 
 libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 2, 4, 8, 4096, 16384
@@ -304,6 +334,8 @@ def bind(fd, target, attrs):
 plan = json.loads(sys.argv[1])
 argv = sys.argv[2:]
 mounts = plan["mounts"]
+files = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (files[1], files[1]))  # a folder rebuilt entry by entry
 sources = {src: os.open(src, os.O_PATH) for op, dest, src in mounts if op in ("ro", "rw")}
 devices = {name: os.open(f"/dev/{name}", os.O_PATH) for name in ("null", "zero", "full", "random", "urandom")}
 
@@ -319,11 +351,11 @@ for op, dest, src in mounts:
     elif op == "tmpfs":
         os.makedirs(target, exist_ok=True)
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={plan['tmpfs_mb']}m")
-    elif op == "mask-dir":  # an empty folder, read-only, over what was there
-        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=555,size=4k")
-        setattr_(target, ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV)
-    elif op == "mask-file":
-        bind(devices["null"], target, ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV)
+    elif op == "emptydir":  # a folder rebuilt from binds, or left empty; read-only at "remount-ro"
+        os.makedirs(target, exist_ok=True)
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    elif op == "remount-ro":
+        setattr_(target, ATTR_RDONLY, recursive=False)
     elif op == "proc":
         os.makedirs(target, exist_ok=True)
         mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -337,6 +369,7 @@ for op, dest, src in mounts:
             os.symlink(f"/proc/self/fd/{fd}", f"{target}/{name}")
 for fd in [*sources.values(), *devices.values()]:
     os.close(fd)
+resource.setrlimit(resource.RLIMIT_NOFILE, files)
 
 os.chdir(root)
 check(libc.syscall(PIVOT_ROOT, b".", b"."), "pivot_root")
