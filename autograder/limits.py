@@ -140,9 +140,10 @@ def verdict(report):
 
 def cgroups_unavailable(resources=("memory", "pids")):
     """None if this machine lets the launcher make a cgroup for each of `resources`, else why not."""
-    guard = Guard(Limits(memory_mb=1 << 20, pids=1 << 20) if resources else Limits())
+    guard = Guard(Limits(memory_mb=1 << 20 if "memory" in resources else 0, pids=1 << 20 if "pids" in resources else 0))
     try:
-        missing = [r for r in resources if not guard.enforced_by.get(r, "").startswith("cgroup")]
+        made = {controller for group in guard.cgroups for controller in group.controllers}
+        missing = [r for r in resources if r not in made]
         return f"no cgroup can be made here for {', '.join(missing)} ({guard.why})" if missing else None
     finally:
         guard.close()
@@ -340,7 +341,8 @@ def _make_v2(folder, wanted, name, limits):
     except OSError as error:
         return None, f"cgroup v2 controllers at {parent}: {error.strerror}"
     if not set(wanted) <= set(given):
-        return None, f"cgroup v2 at {parent} does not give {', '.join(sorted(set(wanted) - set(given)))} to its children"
+        missing = ", ".join(sorted(set(wanted) - set(given)))
+        return None, f"cgroup v2 at {parent} does not give {missing} to its children"
     sweep_cgroups(parent)
     try:
         (parent / name).mkdir()

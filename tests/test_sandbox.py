@@ -313,6 +313,7 @@ def test_launcher_refuses_a_shared_runtime_folder(tmp_path, monkeypatch):
     except SandboxUnavailable as error:
         pytest.skip(str(error))
     (tmp_path / "someone-else.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)  # the launcher leaves its working folder for "/": back after the test
     monkeypatch.setenv("NN273_SITE", str(tmp_path))
     monkeypatch.setenv("NN273_SANDBOX", kind)
     with pytest.raises(SystemExit, match="must hold only that file"):
@@ -364,22 +365,25 @@ def planted_files(markers):
 
 @pytest.mark.parametrize("manager", ["SandboxKernelManager", "AsyncKernelManager"])
 def test_no_file_of_the_submission_runs_outside_the_sandbox(manager, tmp_path, monkeypatch):
-    from autograder.kernel_manager import SandboxKernelManager
-
     kind = find_sandbox().kind
     monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
     monkeypatch.setenv("PATH", f".:{os.environ['PATH']}")  # a PATH that names the notebook's folder
     markers = tmp_path / "markers"
     markers.mkdir()
-    cls = SandboxKernelManager if manager == "SandboxKernelManager" else AsyncKernelManager
-    kernel = None
+    if manager == "SandboxKernelManager":  # the grader's (execute.grading_kernel_manager)
+        from autograder.kernel_manager import SandboxKernelManager as cls
+    else:  # nbgrader's own autograde and formgrader: the kernelspec alone must be safe
+        cls = AsyncKernelManager
     try:
         kernel = Kernel(kind, tmp_path / "k", with_site=False, manager=cls, submission=planted_files(markers))
-        result = kernel.value("import json, os, sys\nprint(json.dumps([os.getcwd(), os.getpid()]))")
-    finally:
-        ran = sorted(p.name for p in markers.iterdir())
-        if kernel is not None:
+    except RuntimeError as error:  # a planted launcher that ran would not start a kernel
+        kernel, result = None, error
+    if kernel is not None:
+        try:
+            result = kernel.value("import json, os, sys\nprint(json.dumps([os.getcwd(), os.getpid()]))")
+        finally:
             kernel.stop()
+    ran = sorted(p.name for p in markers.iterdir())
     assert ran == [], f"these files of the submission ran outside the sandbox: {ran}"
     assert result == [str(tmp_path / "k" / "students" / "ada"), KERNEL_PID]
 
