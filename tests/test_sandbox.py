@@ -67,7 +67,11 @@ class Kernel:
         self.kc = BlockingKernelClient(parent=self.km)  # asks the manager, not the heartbeat, if it lives
         self.kc.load_connection_info(self.km.get_connection_info())
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+        try:
+            self.kc.wait_for_ready(timeout=60)
+        except RuntimeError:
+            self.stop()  # no kernel left behind by a test that failed
+            raise
 
     def call(self, method, *args, **kwargs):
         """Call a method of the manager, sync or async alike."""
