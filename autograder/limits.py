@@ -12,7 +12,10 @@ as a whole to `Limits`, in one of two ways, chosen per resource when it starts (
 - else a watchdog in the launcher: every 0.1 s (every 0.02 s near a limit) it walks the sandbox's
   processes from its pid 1 and adds up their memory (resident set; proportional set to confirm, so
   that pages shared after a fork count once) and that of its tmpfs folders, and counts their tasks.
-  It samples: between two looks, the sandbox can pass its cap by what it allocates in 0.02 s.
+  It samples: between two looks, the sandbox can pass its cap by what it allocates in 0.02 s, and a
+  fork bomb can start a few hundred processes (all killed with the namespace's pid 1). It does not
+  see memory held only by a file descriptor (memfd_create, an unlinked file of a tmpfs not mapped);
+  a cgroup counts that too.
 
 Either way, the first sign of a limit reached (an OOM kill or a refused fork in the cgroup, or the
 watchdog's count) makes the launcher kill the whole sandbox: SIGKILL to its pid 1 ends every process
