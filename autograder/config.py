@@ -163,8 +163,8 @@ def install_grader_kernel(
     much gets a MemoryError in the cell that did it instead of taking the grading run down; a
     sandbox as a whole holds at most `sandbox_memory_mb` MiB (default: `memory_mb`) and `pids` tasks,
     or is killed (`autograder.limits`; `limits="watchdog"` never uses a cgroup). `without`: packages
-    (e.g. ("torch",)) that the sandbox hides, with what ships with them: `import torch` fails there by
-    any path, as the folders are empty. Sandboxed kernels need the ipc transport: see
+    (e.g. ("torch",)) that the sandbox hides, with what ships with them: their files are not there, so
+    `import torch` fails by any path (Sandbox.command's `hidden`). Sandboxed kernels need the ipc transport: see
     `autograder.sandbox.kernel_manager_config`.
     """
     spec_dir = Path(workdir).resolve() / "jupyter" / "kernels" / name
