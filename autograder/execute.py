@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager, KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
@@ -44,6 +43,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from .config import NUMPY_SUFFIX, grader_kernel
 from .course import ANSWER_PREFIX
 from .judge import KernelLink, Proxy, judge_source
+from .kernel_manager import BlockingSandboxKernelManager, SandboxKernelManager, limit_verdict
 from .numpy_kernel import NumpyKernel
 
 __all__ = [
@@ -179,10 +179,11 @@ class JudgedExecute(Execute):
                     self._note(cell, index)
         except DeadKernelError:
             info = resources["nbgrader"]
+            status = _exit_status(self.km)  # waits for the launcher, which writes its report first
             DIED_IN[(info["student"], info["assignment"], info["notebook"])] = {
                 "index": index,
                 "cell": f"cell '{grade_id}'" if grade_id else f"cell #{index + 1}",
-                "why": why_it_died(_exit_status(self.km), self.sandboxed),
+                "why": limit_verdict(self.km) or why_it_died(status, self.sandboxed),
             }
             raise
         self.end_strays()
@@ -315,8 +316,9 @@ def remove_links(folder):
 def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None, blocking=False):
     """A kernel manager whose connection file and sockets are in `runtime`, the kernel's own folder
     (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets.
-    blocking: jupyter_client's KernelManager (for code that is not a coroutine), else its async one."""
-    km = (KernelManager if blocking else AsyncKernelManager)(kernel_name=kernel_name, config=config)
+    blocking: a manager with jupyter_client's blocking methods (for code that is not a coroutine)."""
+    manager = BlockingSandboxKernelManager if blocking else SandboxKernelManager  # the launcher starts in "/"
+    km = manager(kernel_name=kernel_name, config=config)
     km.connection_file = str(Path(runtime) / "kernel.json")
     if sandboxed:
         km.transport = "ipc"

@@ -4,20 +4,24 @@ Inside, the kernel sees a root of its own holding, read-only, the system (/usr, 
 few files of /etc), this Python environment and the folders the caller names (the kernel's site);
 writable, its working folder (the student's notebook folder) and the folders the caller names (the
 runtime folder of its sockets); a private /tmp, a minimal /dev and the /proc of its own pid namespace.
+Folders the caller masks are empty there, and paths it hides are absent (a package such as torch).
 It has no network but loopback, no capabilities, a cleared environment, and it dies with its launcher.
 
     sandbox = find_sandbox()            # bwrap, else unshare, whichever works here
-    os.execvp(*sandbox.command(argv, cwd=folder, writable=[runtime]))
+    command = sandbox.command(argv, cwd=folder, writable=[runtime], hidden=[torch_folder])
+    limits.supervise(command, Limits(memory_mb=4096, pids=256))   # as autograder/launch.py does
 
 Two ways to build it, the same view either way: bubblewrap (`bwrap`), or util-linux `unshare` with a
 setup step (`_SETUP`) that mounts the view, drops every capability and runs the kernel. In both the
 pid namespace's pid 1 is a reaper and the kernel is `KERNEL_PID`; `end_strays` kills everything else.
+The tools (bwrap, unshare, setpriv) are taken only from the system's folders (TRUSTED_BIN), by absolute
+path, and the setup runs isolated (python -I -S): nothing from the caller's PATH or working folder.
+What the sandbox as a whole may use (memory, tasks) is autograder/limits.py's; tests/test_sandbox.py
+and tests/test_limits.py show each of these on real kernels.
 """
-
 import functools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +37,8 @@ __all__ = [
     "end_strays",
     "find_sandbox",
     "kernel_manager_config",
+    "sandbox_reaper",
+    "trusted_binary",
 ]
 
 KINDS = ("bwrap", "unshare", "none")
@@ -44,6 +50,10 @@ _HOWTO = (
     "`sysctl -w user.max_user_namespaces=10000` elsewhere). `--no-sandbox` grades without one, but then "
     "a submission can read and change everything the grader can."
 )
+
+# The only folders the sandbox's tools (bwrap, unshare, setpriv) are taken from: the system's, never a
+# PATH that the grader's environment (or a folder it names, such as ".") could give.
+TRUSTED_BIN = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 # Each tmpfs (/tmp, /dev/shm) holds at most this much: it is memory that the kernel's cap on its
 # address space does not count.
@@ -75,10 +85,18 @@ class Sandbox:
     def isolated(self):
         return self.kind != "none"
 
-    def command(self, argv, *, cwd, readonly=(), writable=(), env=None):
+    def command(self, argv, *, cwd, readonly=(), writable=(), masked=(), hidden=(), env=None):
         """The argv that runs `argv` in the sandbox, in `cwd`, with exactly `env` (plus PATH, HOME=cwd,
-        MPLCONFIGDIR and XDG_CACHE_HOME in /tmp). For "none", `argv` itself: the caller sets the env."""
+        MPLCONFIGDIR and XDG_CACHE_HOME in /tmp). For "none", `argv` itself: the caller sets the env.
+
+        Each folder of `masked` is an empty read-only folder in the sandbox, wherever the sandbox shows
+        it. Each path of `hidden` (file or folder) is not there at all: its folder is rebuilt, read-only,
+        from everything else it holds. Hide a package rather than mask it: Python imports an empty
+        folder on sys.path as a namespace package, so `import torch` would succeed, with nothing in it.
+        """
         if not self.isolated:
+            if masked or hidden:
+                raise ValueError(f"Masking or hiding paths needs a sandbox; kind 'none' shows {[*masked, *hidden]}.")
             return list(argv)
         cwd = _existing(cwd, "cwd")
         env = {
@@ -89,7 +107,11 @@ class Sandbox:
             "XDG_CACHE_HOME": "/tmp/cache",  # fontconfig and torch cache here, not in the student's folder
         }
         readonly = [_existing(p, "readonly") for p in readonly]
-        mounts = _view(cwd, readonly, [_existing(p, "writable") for p in writable])
+        for path in masked:
+            if not _existing(path, "masked").is_dir():
+                raise ValueError(f"Sandbox masked paths must be folders, got the file {str(path)!r}; hide it instead.")
+        writable = [_existing(p, "writable") for p in writable]
+        mounts = _view(cwd, readonly, writable, masked, [_existing(p, "hidden") for p in hidden])
         if self.kind == "bwrap":
             return _bwrap(mounts, list(argv), cwd, env)
         return _unshare(mounts, list(argv), cwd, env)
@@ -107,8 +129,8 @@ def find_sandbox(kind="auto"):
         raise ValueError(f"Sandbox kind must be auto, bwrap, unshare or none, got {kind!r}.")
     reasons = []
     for candidate in ("bwrap", "unshare") if kind == "auto" else (kind,):
-        binary = shutil.which(candidate)
-        reason = _failure(candidate, binary) if binary else f"`{candidate}` is not on PATH"
+        binary = trusted_binary(candidate)
+        reason = _failure(candidate, binary) if binary else f"`{candidate}` is not in {', '.join(TRUSTED_BIN)}"
         if reason is None:
             return Sandbox(candidate)
         reasons.append(reason)
@@ -167,7 +189,7 @@ def _existing(path, what):
     return path
 
 
-def _view(cwd, readonly, writable):
+def _view(cwd, readonly, writable, masked=(), hidden=()):
     """The sandbox's root as (operation, destination, source) in mount order."""
     mounts = []
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -184,15 +206,67 @@ def _view(cwd, readonly, writable):
     binds = [("ro", p, os.path.realpath(p)) for p in python if not Path(p).is_relative_to("/usr")]
     binds += [("ro", str(p), str(p.resolve())) for p in readonly]
     binds += [("rw", str(p), str(p.resolve())) for p in [cwd, *writable]]
+    bound = [(dest, source) for op, dest, source in mounts + binds if op in ("ro", "rw")]
+    last = []  # read-only once everything below them is mounted
+    for path in masked:
+        for place in _shown_at(path, bound):
+            binds.append(("emptydir", place, ""))
+            last.append(("remount-ro", place, ""))
+    without = {}  # folder in the sandbox -> (its folder on the host, names it must not show)
+    for path in hidden:
+        real = Path(os.path.realpath(path))
+        for place in _shown_at(real.parent, bound):
+            without.setdefault(place, (real.parent, set()))[1].add(real.name)
+    for place, (real, names) in without.items():
+        binds.append(("emptydir", place, ""))
+        for name in sorted(set(os.listdir(real)) - names):
+            if os.path.islink(real / name):
+                binds.append(("symlink", f"{place}/{name}", os.readlink(real / name)))
+            else:
+                binds.append(("ro", f"{place}/{name}", str(real / name)))
+        last.append(("remount-ro", place, ""))
     # Parents before children, so that a folder inside another is mounted on top of it.
     binds.sort(key=lambda m: len(Path(m[1]).parts))
-    return mounts + binds
+    return mounts + binds + last
+
+
+def _shown_at(path, bound):
+    """Where the sandbox shows host `path`: below each (destination, source) bind that holds it."""
+    real = Path(os.path.realpath(path))
+    places = []
+    for dest, source in bound:
+        if real.is_relative_to(os.path.realpath(source)):
+            place = str(Path(dest) / real.relative_to(os.path.realpath(source)))
+            if place not in places:
+                places.append(place)
+    return places
+
+
+def trusted_binary(name):
+    """The absolute path of the program `name` in one of TRUSTED_BIN, owned by root or this user and
+    writable by no one else; None if there is none."""
+    for folder in TRUSTED_BIN:
+        path = os.path.join(folder, name)
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if info.st_uid in (0, os.getuid()) and not info.st_mode & 0o022 and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _tool(name):
+    path = trusted_binary(name)
+    if path is None:
+        raise SandboxUnavailable(name, f"`{name}` is not in {', '.join(TRUSTED_BIN)}")
+    return path
 
 
 def _bwrap(mounts, argv, cwd, env):
     flags = {"ro": "--ro-bind", "rw": "--bind", "symlink": "--symlink"}  # the others take a destination only
     command = [
-        "bwrap",
+        _tool("bwrap"),
         *("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"),
         *("--unshare-cgroup-try", "--disable-userns", "--cap-drop", "ALL", "--hostname", "sandbox"),
         *("--die-with-parent", "--new-session", "--clearenv"),
@@ -200,7 +274,10 @@ def _bwrap(mounts, argv, cwd, env):
     for op, dest, source in mounts:
         if op == "tmpfs":
             command += ["--size", str(_TMPFS_MB * 2**20)]
-        command += [flags[op], source, dest] if op in flags else [f"--{op}", dest]
+        if op == "emptydir":  # a small tmpfs, made read-only by a "remount-ro" at the end
+            command += ["--size", str(2**20), "--tmpfs", dest]
+        else:
+            command += [flags[op], source, dest] if op in flags else [f"--{op}", dest]
     command += ["--remount-ro", "/", "--chdir", str(cwd)]
     for name, value in env.items():
         command += ["--setenv", name, value]
@@ -211,8 +288,8 @@ def _unshare(mounts, argv, cwd, env):
     python = os.path.realpath(sys.executable)
     plan = json.dumps({"mounts": mounts, "cwd": str(cwd), "env": env, "tmpfs_mb": _TMPFS_MB})
     return [
-        *("setpriv", "--pdeathsig", "KILL"),  # the sandbox dies when the launcher's parent does
-        *("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
+        *(_tool("setpriv"), "--pdeathsig", "KILL"),  # the sandbox dies when the launcher does
+        *(_tool("unshare"), "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
         *("--mount", "--mount-proc", "--ipc", "--uts", "--propagation", "private"),
         *(python, "-I", "-S", "-c", _SETUP, plan, *argv),
     ]
@@ -223,7 +300,7 @@ def _unshare(mounts, argv, cwd, env):
 # capability for good, then starts the kernel as its first child and reaps orphans until the kernel
 # exits. Sources are opened before the tmpfs goes on /tmp, so a source under /tmp is still reachable.
 _SETUP = r"""
-import ctypes, fcntl, json, os, signal, socket, stat, struct, sys
+import ctypes, fcntl, json, os, resource, signal, socket, stat, struct, sys
 
 libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 2, 4, 8, 4096, 16384
@@ -261,6 +338,8 @@ def bind(fd, target, attrs):
 plan = json.loads(sys.argv[1])
 argv = sys.argv[2:]
 mounts = plan["mounts"]
+files = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (files[1], files[1]))  # a folder rebuilt entry by entry
 sources = {src: os.open(src, os.O_PATH) for op, dest, src in mounts if op in ("ro", "rw")}
 devices = {name: os.open(f"/dev/{name}", os.O_PATH) for name in ("null", "zero", "full", "random", "urandom")}
 
@@ -276,6 +355,11 @@ for op, dest, src in mounts:
     elif op == "tmpfs":
         os.makedirs(target, exist_ok=True)
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={plan['tmpfs_mb']}m")
+    elif op == "emptydir":  # a folder rebuilt from binds, or left empty; read-only at "remount-ro"
+        os.makedirs(target, exist_ok=True)
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    elif op == "remount-ro":
+        setattr_(target, ATTR_RDONLY, recursive=False)
     elif op == "proc":
         os.makedirs(target, exist_ok=True)
         mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -289,6 +373,7 @@ for op, dest, src in mounts:
             os.symlink(f"/proc/self/fd/{fd}", f"{target}/{name}")
 for fd in [*sources.values(), *devices.values()]:
     os.close(fd)
+resource.setrlimit(resource.RLIMIT_NOFILE, files)
 
 os.chdir(root)
 check(libc.syscall(PIVOT_ROOT, b".", b"."), "pivot_root")
@@ -352,12 +437,27 @@ def _failure(kind, binary):
 
 
 def _sandbox_namespace(launcher_pid):
-    """The pid namespace of the launcher's child, if it has one of its own, else None."""
+    """The pid namespace of the sandbox started by `launcher_pid`, if it has one, else None.
+
+    Its pid 1 is the launcher's nearest descendant in another pid namespace: the launcher's grandchild
+    (the launcher forks the sandbox's tool, bwrap or unshare, which forks the namespace's pid 1), or
+    its child when the launcher replaced itself with the tool. Every process between them is a
+    trusted tool outside the sandbox, so nothing in it can stand in the way.
+    """
+    reaper = sandbox_reaper(launcher_pid)
+    return _namespace(reaper) if reaper else None
+
+
+def sandbox_reaper(launcher_pid):
+    """The host pid of the pid 1 of the sandbox that `launcher_pid` started, or None."""
     own = _namespace(launcher_pid)
-    for child in _children(launcher_pid):
-        namespace = _namespace(child)
-        if namespace and namespace != own:
-            return namespace
+    generation = [launcher_pid]
+    for _ in range(3):
+        generation = [child for pid in generation for child in _children(pid)]
+        for pid in generation:
+            namespace = _namespace(pid)
+            if namespace and namespace != own:
+                return pid
     return None
 
 

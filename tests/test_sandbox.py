@@ -2,19 +2,22 @@
 that works on this machine (the others are skipped, with the reason), started as the grader starts
 them, through the `nn273-grader` kernelspec and jupyter_client over unix sockets."""
 
+import asyncio
 import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager, BlockingKernelClient, KernelManager
 from traitlets.config import Config
 
+import autograder.sandbox
 from autograder.config import install_grader_kernel
 from autograder.course import ROOT
 from autograder.launch import main as launch
@@ -25,6 +28,7 @@ from autograder.sandbox import (
     end_strays,
     find_sandbox,
     kernel_manager_config,
+    sandbox_reaper,
 )
 
 pytestmark = pytest.mark.slow
@@ -33,9 +37,11 @@ SITE_PACKAGES = ("kernelside", "nn273", "data")
 
 
 class Kernel:
-    """A started grading kernel and the folders around it."""
+    """A started grading kernel and the folders around it. `manager`: the KernelManager class that
+    starts it (jupyter_client's sync one, as a user's tool would, or an async one, as nbclient does);
+    `install`: more options of install_grader_kernel; `submission`: files for the notebook's folder."""
 
-    def __init__(self, kind, root, with_site=True):
+    def __init__(self, kind, root, with_site=True, manager=KernelManager, submission=None, **install):
         self.kind = kind
         self.site = root / "site"
         self.cwd = root / "students" / "ada"
@@ -47,14 +53,30 @@ class Kernel:
         self.cwd.mkdir(parents=True)
         self.sibling.mkdir()
         (self.sibling / "bob.ipynb").write_text("{}")
+        for name, text in (submission or {}).items():
+            (self.cwd / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.cwd / name).write_text(text)
+            if text.startswith("#!"):
+                (self.cwd / name).chmod(0o755)
         site = self.site if with_site else None
-        name = install_grader_kernel(root / "work", site=site, sandbox=kind)
-        self.km = KernelManager(kernel_name=name, config=kernel_manager_config(Config(), kind, self.runtime))
-        self.km.start_kernel(cwd=str(self.cwd))
+        name = install_grader_kernel(root / "work", site=site, sandbox=kind, **install)
+        self.km = manager(kernel_name=name, config=kernel_manager_config(Config(), kind, self.runtime))
+        self._loop = asyncio.new_event_loop() if isinstance(self.km, AsyncKernelManager) else None
+        self.call(self.km.start_kernel, cwd=str(self.cwd))
         self.launcher = self.km.provisioner.pid
-        self.kc = self.km.client()
+        self.kc = BlockingKernelClient(parent=self.km)  # asks the manager, not the heartbeat, if it lives
+        self.kc.load_connection_info(self.km.get_connection_info())
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+        try:
+            self.kc.wait_for_ready(timeout=60)
+        except RuntimeError:
+            self.stop()  # no kernel left behind by a test that failed
+            raise
+
+    def call(self, method, *args, **kwargs):
+        """Call a method of the manager, sync or async alike."""
+        result = method(*args, **kwargs)
+        return self._loop.run_until_complete(result) if self._loop else result
 
     def run(self, code, timeout=30):
         """Run `code` in the kernel: (its stdout, the name of the error it raised or None)."""
@@ -78,7 +100,9 @@ class Kernel:
     def stop(self, now=True):
         self.kc.stop_channels()
         if self.km.has_kernel:
-            self.km.shutdown_kernel(now=now)
+            self.call(self.km.shutdown_kernel, now=now)
+        if self._loop:
+            self._loop.close()
 
 
 @pytest.fixture(scope="module", params=["bwrap", "unshare"])
@@ -95,12 +119,10 @@ def kernel(request, tmp_path_factory):
 
 
 def namespace_of(launcher):
-    """The pid namespace of the launcher's child (the sandbox's pid 1), seen from the host."""
-    for child in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split():
-        namespace = os.readlink(f"/proc/{child}/ns/pid")
-        if namespace != os.readlink(f"/proc/{launcher}/ns/pid"):
-            return namespace
-    raise AssertionError(f"the launcher {launcher} has no child in a pid namespace of its own")
+    """The pid namespace of the sandbox's pid 1 (the launcher's grandchild), seen from the host."""
+    reaper = sandbox_reaper(launcher)
+    assert reaper is not None, f"the launcher {launcher} has no descendant in a pid namespace of its own"
+    return os.readlink(f"/proc/{reaper}/ns/pid")
 
 
 def members(namespace):
@@ -295,6 +317,7 @@ def test_launcher_refuses_a_shared_runtime_folder(tmp_path, monkeypatch):
     except SandboxUnavailable as error:
         pytest.skip(str(error))
     (tmp_path / "someone-else.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)  # the launcher leaves its working folder for "/": back after the test
     monkeypatch.setenv("NN273_SITE", str(tmp_path))
     monkeypatch.setenv("NN273_SANDBOX", kind)
     with pytest.raises(SystemExit, match="must hold only that file"):
@@ -302,11 +325,178 @@ def test_launcher_refuses_a_shared_runtime_folder(tmp_path, monkeypatch):
 
 
 def test_find_sandbox_says_how_to_get_one(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(autograder.sandbox, "TRUSTED_BIN", (str(tmp_path),))
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap") as raised:
         find_sandbox()
     assert "user namespaces" in str(raised.value) and "--no-sandbox" in str(raised.value)
-    with pytest.raises(SandboxUnavailable, match="`bwrap` is not on PATH"):
+    with pytest.raises(SandboxUnavailable, match=f"`bwrap` is not in {tmp_path}"):
         find_sandbox("bwrap")
     assert find_sandbox("none") == Sandbox("none")
     assert Sandbox("none").command(["python", "-c", "pass"], cwd=tmp_path) == ["python", "-c", "pass"]
+
+
+# --- a submission's files never run outside the sandbox --------------------------------------------
+
+# Each writes a marker into `markers` (a folder of the host that the sandbox does not show) if it runs:
+# outside the sandbox, the write works; inside, the folder is not there.
+PLANTED = (
+    "autograder/__init__.py",  # `python -m autograder.launch` in the notebook's folder imported these
+    "autograder/launch.py",
+    "sitecustomize.py",  # imported at startup from sys.path
+    "usercustomize.py",
+    "kernelside/__init__.py",
+    "kernelside/boot.py",
+    "numpy.py",
+    "planted.pth",  # executed at startup if its folder were a site folder
+    "bwrap",  # programs found through a PATH that names "." (the launcher's working folder)
+    "unshare",
+    "setpriv",
+)
+
+
+def planted_files(markers):
+    files = {}
+    for name in PLANTED:
+        marker = str(markers / name.replace("/", "--"))
+        if "." not in name:
+            files[name] = f"#!/bin/sh\necho ran > {marker}\nexit 1\n"
+        elif name.endswith(".pth"):  # one line, run by `site` when it starts with "import"
+            files[name] = f"import os; os.path.isdir({str(markers)!r}) and open({marker!r}, 'w').write('ran')\n"
+        else:
+            files[name] = f"try:\n    open({marker!r}, 'w').write('ran')\nexcept OSError:\n    pass\n"
+    return files
+
+
+@pytest.mark.parametrize("manager", ["SandboxKernelManager", "AsyncKernelManager"])
+def test_no_file_of_the_submission_runs_outside_the_sandbox(manager, tmp_path, monkeypatch):
+    kind = find_sandbox().kind
+    monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
+    monkeypatch.setenv("PATH", f".:{os.environ['PATH']}")  # a PATH that names the notebook's folder
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    if manager == "SandboxKernelManager":  # the grader's (execute.grading_kernel_manager)
+        from autograder.kernel_manager import SandboxKernelManager as cls
+    else:  # nbgrader's own autograde and formgrader: the kernelspec alone must be safe
+        cls = AsyncKernelManager
+    try:
+        kernel = Kernel(kind, tmp_path / "k", with_site=False, manager=cls, submission=planted_files(markers))
+    except RuntimeError as error:  # a planted launcher that ran would not start a kernel
+        kernel, result = None, error
+    if kernel is not None:
+        try:
+            result = kernel.value("import json, os, sys\nprint(json.dumps([os.getcwd(), os.getpid()]))")
+        finally:
+            kernel.stop()
+    ran = sorted(p.name for p in markers.iterdir())
+    assert ran == [], f"these files of the submission ran outside the sandbox: {ran}"
+    assert result == [str(tmp_path / "k" / "students" / "ada"), KERNEL_PID]
+
+
+def test_the_kernelspec_runs_the_launcher_isolated_by_its_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
+    install_grader_kernel(tmp_path, sandbox="none")
+    spec = json.loads((tmp_path / "jupyter" / "kernels" / "nn273-grader" / "kernel.json").read_text())
+    assert spec["argv"] == [sys.executable, "-I", str(ROOT / "autograder" / "launch.py"), "{connection_file}"]
+
+
+# --- masked paths and a kernel without torch ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["bwrap", "unshare"])
+def test_masked_folders_are_empty_and_hidden_paths_absent(kind, tmp_path):
+    try:
+        sandbox = find_sandbox(kind)
+    except SandboxUnavailable as error:
+        pytest.skip(str(error))
+    secret = tmp_path / "secret"
+    (secret / "inner").mkdir(parents=True)
+    (secret / "inner" / "answer.py").write_text("ANSWER = 42\n")
+    shelf = tmp_path / "shelf"  # read-only in the sandbox; two of its four entries hidden
+    (shelf / "gone").mkdir(parents=True)
+    (shelf / "kept").mkdir()
+    (shelf / "gone.txt").write_text("hunter2")
+    (shelf / "kept.txt").write_text("visible")
+    (tmp_path / "work").mkdir()
+    code = f"""
+import json, os
+seen = [os.listdir({str(secret)!r}), os.path.exists({str(secret / 'inner' / 'answer.py')!r}),
+        sorted(os.listdir({str(shelf)!r})), open({str(shelf / 'kept.txt')!r}).read()]
+for path in ({str(secret / 'new.py')!r}, {str(shelf / 'gone.txt')!r}, {str(shelf / 'kept' / 'new.py')!r}):
+    try:
+        open(path, "w").close()
+        seen.append("written")
+    except OSError:
+        seen.append("refused")
+print(json.dumps(seen))
+"""
+    argv = sandbox.command(
+        [sys.executable, "-I", "-c", code], cwd=tmp_path / "work", readonly=[tmp_path],
+        masked=[secret], hidden=[shelf / "gone", shelf / "gone.txt"],
+    )
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == [[], False, ["kept", "kept.txt"], "visible", "refused", "refused", "refused"]
+    assert (secret / "inner" / "answer.py").exists() and (shelf / "gone.txt").read_text() == "hunter2"
+
+
+@pytest.mark.parametrize("kind", ["bwrap", "unshare"])
+def test_a_kernel_without_torch_has_no_torch_by_any_path(kind, tmp_path, monkeypatch):
+    try:
+        find_sandbox(kind)
+    except SandboxUnavailable as error:
+        pytest.skip(str(error))
+    import torch
+
+    site_packages = Path(torch.__file__).parent.parent
+    monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
+    kernel = Kernel(kind, tmp_path, with_site=False, without=("torch",))
+    try:
+        result = kernel.value(f"""
+            import importlib.metadata, importlib.util, json, os, sys
+            import IPython, numpy as np
+            site = {str(site_packages)!r}
+            seen = {{"numpy": float(np.ones(3).sum()), "ipython": bool(IPython.get_ipython())}}
+            def attempt(what, action):
+                try:
+                    action()
+                    seen[what] = "worked"
+                except Exception as error:
+                    seen[what] = type(error).__name__
+            attempt("import", lambda: __import__("torch"))
+            sys.path.insert(0, site)
+            sys.path.insert(0, os.path.join(site, "torch"))
+            attempt("import after sys.path", lambda: __import__("torch"))
+            attempt("functorch", lambda: __import__("functorch"))
+            attempt("torchgen", lambda: __import__("torchgen"))
+            def by_file():
+                spec = importlib.util.spec_from_file_location("torch", os.path.join(site, "torch", "__init__.py"))
+                spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            attempt("import by file", by_file)
+            attempt("metadata", lambda: importlib.metadata.version("torch"))
+            attempt("write", lambda: open(os.path.join(site, "torch", "__init__.py"), "w"))
+            attempt("listing", lambda: os.listdir(os.path.join(site, "torch")))
+            seen["lib"] = os.path.exists(os.path.join(site, "torch", "lib"))
+            print(json.dumps(seen))
+        """)
+    finally:
+        kernel.stop()
+    assert result == {
+        "numpy": 3.0,
+        "ipython": True,
+        "import": "ModuleNotFoundError",
+        "import after sys.path": "ModuleNotFoundError",
+        "functorch": "ModuleNotFoundError",
+        "torchgen": "ModuleNotFoundError",
+        "import by file": "FileNotFoundError",
+        "metadata": "PackageNotFoundError",
+        "write": "FileNotFoundError",
+        "listing": "FileNotFoundError",
+        "lib": False,
+    }
+
+
+def test_a_kernel_without_a_package_needs_a_sandbox(tmp_path):
+    with pytest.raises(ValueError, match="needs a sandbox"):
+        install_grader_kernel(tmp_path, sandbox="none", without=("torch",))
+    with pytest.raises(ValueError, match="Masking or hiding paths needs a sandbox"):
+        Sandbox("none").command(["true"], cwd=tmp_path, masked=[tmp_path])

@@ -5,7 +5,9 @@ student's folder (the working folder) is not on sys.path while the kernel starts
 folder above this one) is put first. With the cap, a submission
 that asks for too much memory gets a MemoryError in the cell that asked, which scores that cell zero,
 instead of being killed by the system, which would lose the whole notebook's grades. The cap is set
-before any student code runs, hard and soft alike, so the kernel cannot raise it again.
+before any student code runs, hard and soft alike, so the kernel cannot raise it again. The cap is
+per process (a forked child has one of its own): the sandbox's memory and tasks as a whole are held by
+its launcher, outside it (autograder/limits.py).
 """
 
 import os
