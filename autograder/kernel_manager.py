@@ -35,6 +35,7 @@ class _LaunchedFromRoot:
     async def _async_pre_start_kernel(self, **kw):
         if self._notebook_folder is None:  # a restart keeps the folder of the first start
             self._notebook_folder = os.path.abspath(kw.get("cwd") or os.getcwd())
+        if self._reports is None:  # a start after a shutdown, which removed it, gets a new one
             self._reports = tempfile.mkdtemp(prefix="nn273-limits-")
         if self.connection_file:  # the launcher starts in "/": a relative path would lead elsewhere
             self.connection_file = os.path.abspath(self.connection_file)
