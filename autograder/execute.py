@@ -43,7 +43,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from .config import grader_kernel
 from .course import ANSWER_PREFIX
-from .judge import KernelLink, Proxy, judge_source
+from .judge import CappedAsyncKernelClient, KernelLink, Proxy, judge_source
 
 __all__ = [
     "DIED_IN",
@@ -281,8 +281,9 @@ def remove_links(folder):
 
 def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None):
     """A kernel manager whose connection file and sockets are in `runtime`, the kernel's own folder
-    (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets."""
-    km = AsyncKernelManager(kernel_name=kernel_name, config=config)
+    (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets.
+    Its clients (nbclient's) refuse messages larger than judge.MAX_MESSAGE."""
+    km = AsyncKernelManager(kernel_name=kernel_name, config=config, client_factory=CappedAsyncKernelClient)
     km.connection_file = str(Path(runtime) / "kernel.json")
     if sandboxed:
         km.transport = "ipc"
