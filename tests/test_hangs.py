@@ -125,17 +125,20 @@ FLOOD = """
 """
 
 
-# The flood started by the student's cell itself, and the kernel's agent made slow to connect (more
-# than the 0.5 s that the grader waits for it before it reads the kernel's output for its end).
-FLOOD_FROM_THE_CELL = FLOOD.replace("{body}", "return 2 * np.asarray(x)") + """
+# The student's cell replaces the kernel's agent: when a test starts it, it starts the flood, and
+# connects later than the 0.5 s the grader waits before it reads the kernel's output for its end.
+# (A flood started by the cell itself costs that cell nbclient's iopub_timeout, and the notebook its
+# grades: nbgrader's rule, execute.JudgedExecute.iopub_timeout.)
+FLOOD_BY_THE_AGENT = FLOOD.replace("{body}", "return 2 * np.asarray(x)") + """
     import kernelside.agent as _agent
 
     def _slow_serve(path, _serve=_agent.serve):
+        if not any(t.name == "flood" for t in threading.enumerate()):
+            threading.Thread(target=_flood, name="flood", daemon=True).start()
         time.sleep(1)
         _serve(path)
 
     _agent.serve = _slow_serve
-    threading.Thread(target=_flood, daemon=True).start()
 """
 
 
@@ -145,9 +148,9 @@ FLOOD_FROM_THE_CELL = FLOOD.replace("{body}", "return 2 * np.asarray(x)") + """
     [
         ("by the call, which returns", FLOOD.replace("{body}", "return 2 * np.asarray(x)")),  # the test passes
         ("by the call, which floods too", FLOOD.replace("{body}", "_flood()")),  # the call never returns
-        ("by the cell, the agent slow", FLOOD_FROM_THE_CELL),
+        ("by the agent, slow to connect", FLOOD_BY_THE_AGENT),
     ],
-    ids=["call-returns", "call-floods", "cell-slow-agent"],
+    ids=["call-returns", "call-floods", "slow-agent"],
 )
 def test_an_iopub_flood_during_a_judged_cell_ends_within_its_limit(grading, case, source):
     with kernel(grading, double=source) as client:
@@ -268,12 +271,13 @@ def test_a_message_larger_than_the_cap_is_not_read_and_grading_goes_on(grading):
         reset_peak_rss()
         before = peak_rss_mb()
         cell = nbformat.v4.new_code_cell(textwrap.dedent(SHOW_HUGE))
+        client.nb.cells.append(cell)  # a cell of the student's own, at the end
         start = time.monotonic()
         try:
-            client.preprocess_cell(cell, client.resources, len(client.nb.cells))
+            client.preprocess_cell(cell, client.resources, len(client.nb.cells) - 1)
             outcome = f"outputs {[o.get('output_type') for o in cell.outputs]}"
         except Exception as exc:  # noqa: BLE001 (nbclient's verdict on a cell whose output was lost)
-            outcome = f"{type(exc).__name__}: {str(exc)[:80]}"
+            outcome = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
         kernel_cell = time.monotonic() - start
         outputs, judged = judged_in_a_thread(client, "hidden_double")  # the function shows it too
         grown = peak_rss_mb() - before
