@@ -112,8 +112,8 @@ def assert_an_honest_notebook_is_graded(grading):
 FLOOD = """
     import sys, threading, time
 
-    def _flood(seconds=300):  # freshly signed messages on IOPub, as fast as the kernel sends them
-        sys.setswitchinterval(1.0)  # and the kernel's main thread gets Python's lock 1 s in 2 at best
+    def _flood(seconds=300, switch=1.0):  # freshly signed messages on IOPub, as fast as they go
+        sys.setswitchinterval(switch)  # 1 s: the kernel's main thread gets Python's lock 1 s in 2 at best
         kernel = get_ipython().kernel
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -134,7 +134,7 @@ FLOOD_BY_THE_AGENT = FLOOD.replace("{body}", "return 2 * np.asarray(x)") + """
 
     def _slow_serve(path, _serve=_agent.serve):
         if not any(t.name == "flood" for t in threading.enumerate()):
-            threading.Thread(target=_flood, name="flood", daemon=True).start()
+            threading.Thread(target=_flood, kwargs={"switch": 0.005}, name="flood", daemon=True).start()
         time.sleep(1)
         _serve(path)
 
