@@ -42,7 +42,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from .config import NUMPY_SUFFIX, grader_kernel
 from .course import ANSWER_PREFIX
-from .judge import KernelLink, Proxy, judge_source
+from .judge import CappedAsyncKernelClient, CappedKernelClient, KernelLink, Proxy, judge_source
 from .kernel_manager import BlockingSandboxKernelManager, SandboxKernelManager, limit_verdict
 from .numpy_kernel import NumpyKernel
 
@@ -316,9 +316,11 @@ def remove_links(folder):
 def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None, blocking=False):
     """A kernel manager whose connection file and sockets are in `runtime`, the kernel's own folder
     (writable in its sandbox); a sandboxed kernel has no network, so it talks over unix sockets.
+    Its clients (nbclient's) refuse messages larger than judge.MAX_MESSAGE.
     blocking: a manager with jupyter_client's blocking methods (for code that is not a coroutine)."""
-    manager = BlockingSandboxKernelManager if blocking else SandboxKernelManager  # the launcher starts in "/"
-    km = manager(kernel_name=kernel_name, config=config)
+    # the launcher starts in "/"
+    manager, client = (BlockingSandboxKernelManager, CappedKernelClient) if blocking else (SandboxKernelManager, CappedAsyncKernelClient)
+    km = manager(kernel_name=kernel_name, config=config, client_factory=client)
     km.connection_file = str(Path(runtime) / "kernel.json")
     if sandboxed:
         km.transport = "ipc"

@@ -13,10 +13,16 @@ the comparisons, the oracles and the error that scores a cell zero all happen he
   calls back over the kernel's stdin channel and this process evaluates it.
 - The deadline of a cell covers all its calls; past it the kernel is interrupted and the cell fails
   with CellTimeoutError. A dead kernel raises DeadKernelError, as nbclient does.
+- Every wait on the kernel has an absolute deadline, in whatever thread it runs (Dask runs tasks in
+  threads), and is not reset by what arrives: a kernel that sends a byte at a time, or floods its
+  output with messages, holds a judged cell for its limit plus a bounded grace, not longer. The
+  clients of a grading kernel (`CappedKernelClient`, and `CappedAsyncKernelClient` for nbclient)
+  refuse messages larger than MAX_MESSAGE before reading them into memory.
 """
 
 import builtins
 import contextlib
+import ctypes
 import inspect
 import io
 import linecache
@@ -24,7 +30,6 @@ import os
 import queue
 import re
 import select
-import signal
 import socket
 import threading
 import time
@@ -32,17 +37,41 @@ import traceback
 import warnings
 
 import numpy as np
-from jupyter_client import BlockingKernelClient
+import zmq
+import zmq.asyncio
+from jupyter_client import AsyncKernelClient, BlockingKernelClient
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
+from traitlets import default
 
 from .kernelside import wire
 
-__all__ = ["CellTimeout", "KernelLink", "KernelObject", "Proxy", "judge_source", "remote_facts"]
+__all__ = [
+    "CappedAsyncKernelClient",
+    "CappedKernelClient",
+    "CellTimeout",
+    "KernelLink",
+    "KernelObject",
+    "Proxy",
+    "judge_source",
+    "remote_facts",
+]
 
 MAX_TEXT = 100_000  # characters of printed text kept per cell
 WATCHDOG_GRACE = 10.0  # seconds past a cell's deadline after which the test itself is stopped
+REPLY_GRACE = 5.0  # seconds past a cell's deadline for a reply (or a request) to cross whole
+FINISH_LIMIT = 10.0  # seconds for the kernel to end a judged cell's serving, interrupts included
+INTERRUPT_AFTER = 3.0  # seconds of that before each interrupt
+UNJUDGED_LIMIT = 60.0  # seconds for a request made outside a judged cell (which sets a deadline)
+# One part of a message from a grading kernel, in bytes: larger ones end the connection before they
+# are read (zmq's MAXMSGSIZE; the client reconnects and what the kernel sent meanwhile is lost). The
+# largest output of the course's notebooks is 0.2 MB and a kernel cell keeps 1 MB of output.
+MAX_MESSAGE = 32 * 2**20
+# Complete messages a socket of the grader holds before it stops reading (zmq's RCVHWM, 1000 by
+# default): with MAX_MESSAGE, what a kernel's messages can take of the grader's memory per socket.
+# The kernel keeps what waits beyond it (and a kernel's PUB drops it past its own 1000).
+MESSAGE_QUEUE = 16
 
 
 class CellTimeout(BaseException):
@@ -73,6 +102,32 @@ def _error_class(kernel_type, bases):
     return _ERROR_CLASSES[key]
 
 
+def _capped(context):
+    """`context`, whose sockets refuse messages larger than MAX_MESSAGE and queue MESSAGE_QUEUE (the
+    options are set on each socket the context makes, before it connects)."""
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
+    context.setsockopt(zmq.RCVHWM, MESSAGE_QUEUE)
+    return context
+
+
+class CappedKernelClient(BlockingKernelClient):
+    """A blocking kernel client whose sockets refuse messages larger than MAX_MESSAGE (KernelLink's)."""
+
+    @default("context")
+    def _capped_context(self):
+        self._created_context = True  # the client destroys it when it is done, as it does its own
+        return _capped(zmq.Context())
+
+
+class CappedAsyncKernelClient(AsyncKernelClient):
+    """nbclient's kernel client, with the same caps (`execute.grading_kernel_manager` hands it out)."""
+
+    @default("context")
+    def _capped_context(self):
+        self._created_context = True
+        return _capped(zmq.asyncio.Context())
+
+
 class KernelLink:
     """The grader's line to one grading kernel, whose manager is `km`.
 
@@ -83,7 +138,7 @@ class KernelLink:
 
     def __init__(self, km):
         self.km = km
-        self.kc = BlockingKernelClient()
+        self.kc = CappedKernelClient()
         self.kc.load_connection_info(km.get_connection_info(session=False))
         self.kc.start_channels()
         self.deadline = None
@@ -108,6 +163,12 @@ class KernelLink:
         """Send one request and return the outcome dict (decoded plain data)."""
         if self._in_callback:
             raise RuntimeError("a function passed to a student's function cannot call back into the kernel")
+        if self.deadline is None:  # not in a judged cell: the request has a deadline of its own
+            self.deadline = time.monotonic() + UNJUDGED_LIMIT
+            try:
+                return self.request(op, target, args, kwargs, attr, guard)
+            finally:
+                self.deadline = None
         callbacks = []
 
         def outgoing(value):
@@ -144,14 +205,11 @@ class KernelLink:
     def _exchange(self, message, callbacks):
         """Send one request to the serving agent, answer its callbacks, return the outcome text."""
         line = self._serving()
-        line.settimeout(self._grace())
-        wire.send(line, message)
+        self._send(line, message)
         while True:
             reply = self._receive(line)
             if "callback" in reply:
-                answer = self._evaluate(reply, callbacks)
-                line.settimeout(self._grace())
-                wire.send(line, answer)
+                self._send(line, self._evaluate(reply, callbacks))
                 continue
             outcome = reply.get("outcome")
             if not isinstance(outcome, str):
@@ -168,34 +226,49 @@ class KernelLink:
         listener.bind(path)
         listener.listen(1)
         code = f"__import__('kernelside.agent', fromlist=['serve']).serve({path!r})"
+        # What the kernel printed before (kernel cells, that nbclient read) is not wanted: read it
+        # now, so that this serving's output finds room in the client's queue (MESSAGE_QUEUE).
+        self._idle(None, time.monotonic() + 0.2)
         self._serve_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         try:
             while True:
                 listener.settimeout(min(max(self._remaining(), 0.01), 0.5))
                 try:
                     self._line, _ = listener.accept()
-                    self._line.settimeout(None)
                     break
                 except TimeoutError:
                     self._check_time_and_life()
-                    if self._idle(self._serve_id):  # the cell ended without connecting
+                    if self._idle(self._serve_id, time.monotonic() + 0.1):  # the cell ended without connecting
                         raise DeadKernelError("the kernel's agent did not answer (kernelside is missing or broken)")
         finally:
             listener.close()
             os.unlink(path)
         return self._line
 
+    def _send(self, line, message):
+        try:
+            wire.send(line, message, deadline=self.deadline + REPLY_GRACE)
+        except TimeoutError:  # a kernel that does not read what it asked for
+            self._interrupt()
+            raise CellTimeout() from None
+
     def _receive(self, line):
-        """The agent's next message; waits in short steps so the deadline and a dead kernel are seen."""
+        """The agent's next message; waits in short steps so the deadline and a dead kernel are seen.
+
+        A message, once begun, must arrive whole by REPLY_GRACE past the cell's deadline, however
+        slowly it comes; one that breaks the encoding ends the line (it is out of step)."""
         while True:
             ready, _, _ = select.select([line], [], [], min(max(self._remaining(), 0.01), 0.5))
             if not ready:
                 self._check_time_and_life()
                 continue
-            line.settimeout(self._grace())  # a message once begun must arrive whole, and soon
             try:
-                reply = wire.receive(line)
-            except (TimeoutError, wire.WireError):
+                reply = wire.receive(line, deadline=self.deadline + REPLY_GRACE)
+            except TimeoutError:
+                self._interrupt()
+                raise CellTimeout() from None
+            except (OSError, wire.WireError):
+                self._drop_line()
                 self._check_time_and_life()
                 raise
             if reply is None:
@@ -208,8 +281,10 @@ class KernelLink:
                 raise wire.WireError("the kernel closed the line to the grader")
             return reply
 
-    def _grace(self):
-        return 5.0 + (60.0 if self.deadline is None else max(self._remaining(), 0.0))
+    def _drop_line(self):
+        if self._line is not None:
+            self._line.close()
+            self._line = None
 
     def _check_time_and_life(self):
         if self._remaining() <= 0:
@@ -219,44 +294,50 @@ class KernelLink:
             raise DeadKernelError("the kernel died while a test called the student's code")
 
     def finish(self):
-        """End the agent's serving (at the end of a judged cell) and wait until the kernel is idle;
-        returns what the student's code printed meanwhile (in the NumPy-only kernel too)."""
+        """End the agent's serving (at the end of a judged cell) and wait until the kernel is idle,
+        FINISH_LIMIT seconds at most in all, interrupting it every INTERRUPT_AFTER seconds; returns
+        what the student's code printed meanwhile (in the NumPy-only kernel too). A kernel still busy
+        then (or whose idle was lost in a flood of its messages) is left to the limits of the cells
+        that follow."""
         elsewhere = self.numpy.finish() if self.numpy is not None else ""
         return self._finish() + elsewhere
 
     def _finish(self):
         if self._line is not None:
             with contextlib.suppress(OSError):
-                wire.send(self._line, {"op": "stop"})
-            self._line.close()
-            self._line = None
+                wire.send(self._line, {"op": "stop"}, deadline=time.monotonic() + 1.0)
+            self._drop_line()
         if self._serve_id is not None and not self._alive():  # a dead kernel: nothing to wait for
             self._serve_id = None
         if self._serve_id is not None:
-            end = time.monotonic() + 10
-            while not self._idle(self._serve_id, timeout=max(0.0, end - time.monotonic())):
+            end = time.monotonic() + FINISH_LIMIT
+            while not self._idle(self._serve_id, min(end, time.monotonic() + INTERRUPT_AFTER)):
                 if time.monotonic() >= end or not self._alive():
                     break
                 self._interrupt()  # a student's code that keeps the kernel busy
-                end = time.monotonic() + 10
             self._serve_id = None
         return self.take_printed()
 
-    def _idle(self, msg_id, timeout=0.0):
-        """Read the kernel's output for msg_id until it is idle (True) or `timeout` passes (False)."""
-        end = time.monotonic() + timeout
+    def _idle(self, msg_id, until):
+        """Read the kernel's output for msg_id until it is idle (True) or the time.monotonic() value
+        `until` passes (False), however many messages keep arriving; msg_id None reads and drops."""
         while True:
             try:
-                msg = self.kc.get_iopub_msg(timeout=max(0.0, end - time.monotonic()))
+                msg = self.kc.get_iopub_msg(timeout=max(0.0, until - time.monotonic()))
             except queue.Empty:
                 return False
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                self._print(content.get("text", ""))
-            elif kind == "status" and content.get("execution_state") == "idle":
-                return True
+            except Exception:  # noqa: BLE001 (a message that does not deserialize is skipped)
+                msg = {}
+            parent = msg.get("parent_header") if isinstance(msg, dict) else None
+            content = msg.get("content") if isinstance(msg, dict) else None
+            if msg_id is not None and isinstance(parent, dict) and parent.get("msg_id") == msg_id and isinstance(content, dict):
+                kind = msg.get("msg_type")
+                if kind == "stream":
+                    self._print(str(content.get("text", "")))
+                elif kind == "status" and content.get("execution_state") == "idle":
+                    return True
+            if time.monotonic() >= until:
+                return False
 
     def _evaluate(self, ask, callbacks):
         """Evaluate a grader function the kernel asked for; the reply to send back."""
@@ -297,9 +378,7 @@ class KernelLink:
 
     def _interrupt(self):
         """Interrupt the kernel: the student's code gets a KeyboardInterrupt."""
-        if self._line is not None:
-            self._line.close()
-            self._line = None
+        self._drop_line()
         with contextlib.suppress(Exception):
             if inspect.iscoroutinefunction(self.km.interrupt_kernel):
                 run_sync(self.km.interrupt_kernel)()
@@ -494,18 +573,19 @@ def judge_source(source, namespace, link, name, timeout, answers=()):
     out, err = io.StringIO(), io.StringIO()
     error = None
     link.deadline = time.monotonic() + timeout
-    # The test's own code is ours, but no run may hang on it: a watchdog past the deadline.
-    watched = threading.current_thread() is threading.main_thread()
-    if watched:
-        watchdog = signal.signal(signal.SIGALRM, _watchdog)
-        signal.setitimer(signal.ITIMER_REAL, timeout + WATCHDOG_GRACE)
+    # The test's own code is ours, but no run may hang on it: a watchdog past the deadline, in
+    # whatever thread judges (grade's workers judge in their main thread, Dask's in others).
+    watchdog = _Watchdog(timeout + WATCHDOG_GRACE)
     try:
-        code = compile(source, filename, "exec")
-        for answer in answers:
-            _fetch_answer(link, namespace, answer)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
-            warnings.simplefilter("default")
-            exec(code, namespace)  # noqa: S102 (the instructor's own test code)
+        try:
+            code = compile(source, filename, "exec")
+            for answer in answers:
+                _fetch_answer(link, namespace, answer)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+                warnings.simplefilter("default")
+                exec(code, namespace)  # noqa: S102 (the instructor's own test code)
+        finally:
+            watchdog.disarm()  # raises here the CellTimeout it fired, if not raised yet
     except CellTimeout:
         error = _timeout_output(timeout)
     except DeadKernelError:
@@ -515,9 +595,6 @@ def judge_source(source, namespace, link, name, timeout, answers=()):
             raise
         error = _error_output(exc, filename)
     finally:
-        if watched:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, watchdog)
         link.deadline = None
         kernel_printed = link.finish()
     outputs = []
@@ -540,8 +617,44 @@ def _fetch_answer(link, namespace, name):
         namespace.pop(name, None)
 
 
-def _watchdog(signum, frame):
-    raise CellTimeout()
+class _Watchdog:
+    """Raises CellTimeout in the thread that made it, `seconds` from now, unless disarmed first.
+
+    A timer thread raises it asynchronously (PyThreadState_SetAsyncExc), so it works in any thread,
+    unlike SIGALRM (main thread only); the exception arrives at the judging thread's next Python
+    instruction (a wait in C, such as select, ends first: every wait here is bounded).
+    """
+
+    def __init__(self, seconds):
+        self._thread = threading.get_ident()
+        self._lock = threading.Lock()
+        self._armed, self._fired = True, False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self):
+        with self._lock:
+            if self._armed:
+                self._fired = True
+                _async_raise(self._thread, CellTimeout)
+
+    def disarm(self):
+        """Stop the timer; if it fired, raise its CellTimeout now (once, whether or not it was
+        already delivered), never later in code after the cell."""
+        self._timer.cancel()
+        with self._lock:
+            self._armed = False
+            if self._fired:
+                _async_raise(self._thread, None)  # clears it if it is still pending
+        if self._fired:
+            raise CellTimeout()
+
+
+def _async_raise(thread_id, exception):
+    """Make `exception` (a class) pending in the thread `thread_id`; None clears a pending one."""
+    target = ctypes.py_object(exception) if exception is not None else None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), target)
 
 
 def _error_output(exc, filename):

@@ -167,7 +167,7 @@ class NumpyKernel:
                 continue
             if reply.get("parent_header", {}).get("msg_id") == msg_id:
                 break
-        link._idle(msg_id, timeout=min(2.0, max(0.0, end - time.monotonic())))
+        link._idle(msg_id, until=min(time.monotonic() + 2.0, end))
         link.take_printed()
 
     def finish(self):

@@ -2,9 +2,12 @@
 comes back equal, with its type and dtype; what may not cross is refused; what a hostile kernel can
 send is decoded as plain data or refused, never built into anything else."""
 
+import contextlib
 import json
 import math
 import socket
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -135,3 +138,81 @@ def test_a_hostile_generator_state_is_refused(state, message):
 def test_the_legacy_random_state_does_not_cross():
     with pytest.raises(wire.WireError, match="cannot"):
         wire.encode(np.random.RandomState(1))
+
+
+# ------------------------------------------------------------- what a hostile kernel can send
+def test_a_message_of_too_many_values_is_refused_before_it_is_parsed():
+    bomb = "[" + "[]," * wire.MAX_NODES + "[]]"  # 3 MB of text, a million lists once parsed
+    with pytest.raises(wire.WireError, match="JSON values"):
+        wire.decode(bomb)
+    with pytest.raises(wire.WireError, match="JSON values"):
+        wire.decode("[" * (wire.MAX_NODES + 1))  # as deep as it is long
+
+
+def test_nesting_deeper_than_the_parser_goes_is_refused_in_any_thread():
+    deep = "[" * 200_000 + "]" * 200_000  # fewer values than the limit, but 200 000 levels
+    errors = []
+    worker = threading.Thread(target=lambda: errors.append(pytest.raises(wire.WireError, wire.decode, deep)))
+    worker.start()
+    worker.join(30)
+    assert errors and "not valid JSON" in str(errors[0].value)
+
+
+def test_real_results_are_far_below_the_limit_of_values():
+    params = [(np.ones((3, 4)), np.zeros(4))] * 5000  # a few thousand items of arrays
+    batch = [{"status": "ok", "value": 1.5, "warnings": [], "updated": [{"m": np.ones(2)}]}] * 5000
+    for value in (params, batch, list(range(100_000))):
+        assert len(wire.decode(wire.encode(value))) == len(value)
+
+
+def test_receive_refuses_too_many_values_before_reading_the_rest():
+    left, right = socket.socketpair()
+    sent = []
+
+    def flood():  # declares 200 MB, then sends "[],[],..." until the other side closes
+        chunk = b"[]," * (1 << 18)
+        with contextlib.suppress(OSError):
+            left.sendall((200 * 2**20).to_bytes(8, "big") + b"[")
+            while True:
+                left.sendall(chunk)
+                sent.append(len(chunk))
+
+    writer = threading.Thread(target=flood)
+    writer.start()
+    try:
+        with pytest.raises(wire.WireError, match="JSON values"):
+            wire.receive(right, deadline=time.monotonic() + 30)
+    finally:
+        right.close()
+        writer.join(10)
+        left.close()
+    assert sum(sent) < 3 * wire.MAX_NODES + 8 * 2**20  # the rest of the 200 MB was never read
+
+
+def test_receive_and_send_keep_an_absolute_deadline_however_slowly_bytes_come():
+    left, right = socket.socketpair()
+    stop = threading.Event()
+
+    def drip():  # a 100-byte message, one byte every 0.2 s: each recv alone would be quick
+        left.sendall((100).to_bytes(8, "big"))
+        while not stop.wait(0.2):
+            left.sendall(b" ")
+
+    writer = threading.Thread(target=drip)
+    writer.start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            wire.receive(right, deadline=start + 1.0)
+        waited = time.monotonic() - start
+    finally:
+        stop.set()
+        writer.join(5)
+    print(f"\nreceive of a dripping message ended after {waited:.2f} s (deadline 1 s)")
+    assert 0.9 < waited < 2.0
+    with left, right:
+        right.setblocking(True)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):  # nobody reads: the socket buffer fills, then waits
+            wire.send(right, {"outcome": "x" * 50_000_000}, deadline=start + 1.0)
+        assert time.monotonic() - start < 2.0

@@ -7,8 +7,10 @@ generator's state: the copy that crosses draws the same numbers, and the sender'
 not advance). Everything else is replaced on the way out
 by the `other` callback of `encode` (the kernel makes it a handle to an object that stays in the
 kernel; the grader refuses). Decoding builds only those plain types: nothing is unpickled, imported
-or evaluated, and sizes and depth are bounded, so a hostile kernel can send wrong values but nothing
-else.
+or evaluated, and sizes, depth and the number of values are bounded (the values counted in the raw
+text before JSON builds any of them), so a hostile kernel can send wrong values but nothing else.
+`send` and `receive` take an absolute deadline, so a peer that sends a byte at a time cannot hold
+the other side past it.
 
 Both sides use this module: the kernel as `kernelside.wire` (the folder is copied into every
 sandbox), the grader as `autograder.kernelside.wire`. It imports nothing of the course.
@@ -17,10 +19,14 @@ sandbox), the grader as `autograder.kernelside.wire`. It imports nothing of the 
 import base64
 import json
 import math
+import time
 
 import numpy as np
 
-__all__ = ["BIT_GENERATORS", "DTYPES", "MAX_DEPTH", "MAX_BYTES", "WireError", "decode", "encode", "receive", "send"]
+__all__ = [
+    "BIT_GENERATORS", "DTYPES", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "WireError", "decode", "encode", "receive",
+    "send",
+]  # fmt: skip
 
 # Plain numeric dtypes only: no object, string, structured or datetime arrays.
 DTYPES = frozenset(
@@ -31,6 +37,15 @@ DTYPES = frozenset(
 BIT_GENERATORS = frozenset(["MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64"])
 MAX_DEPTH = 24
 MAX_BYTES = 256 * 2**20  # of one message's JSON text
+# JSON values in one message, bounded by counting its structural characters ([ { , :) before it is
+# parsed: a value costs Python 50 to 100 bytes, so 256 MiB of "[[],[],...]" made 6 GiB of lists.
+# Real results stay far below: arrays cross as one base64 string each, and a list of a few thousand
+# items, each a dict of a dozen values, is some 10**5. (Characters inside strings count too, which
+# only overestimates; base64 has none of them.) Nesting needs no count of its own: JSON's parser
+# refuses more than Python's recursion limit (1000) of it before building much, and `decode`
+# MAX_DEPTH.
+MAX_NODES = 1_000_000
+_STRUCTURAL = "[{,:"
 
 
 class WireError(ValueError):
@@ -52,48 +67,75 @@ def decode(text, handle=None, callback=None, layout=False):
         raise WireError(f"expected JSON text, received {type(text).__name__}")
     if len(text) > MAX_BYTES:
         raise WireError(f"message of {len(text)} bytes is larger than the limit of {MAX_BYTES}")
-    try:
-        tree = json.loads(text, parse_constant=_constant)
-    except (ValueError, RecursionError) as exc:
-        raise WireError(f"not valid JSON: {exc}") from None
-    return _unpack(tree, handle, callback, 0, layout)
+    _check_nodes(sum(text.count(c) for c in _STRUCTURAL))
+    return _unpack(_loads(text), handle, callback, 0, layout)
 
 
-def send(sock, message):
-    """Send a dict of plain JSON values over a stream socket, framed by its length."""
+def send(sock, message, deadline=None):
+    """Send a dict of plain JSON values over a stream socket, framed by its length; all of it by
+    `deadline` (a time.monotonic() value; None: the socket's own timeout) or TimeoutError."""
     body = json.dumps(message, separators=(",", ":")).encode()
-    sock.sendall(len(body).to_bytes(8, "big") + body)
+    _until(sock, deadline)
+    sock.sendall(len(body).to_bytes(8, "big") + body)  # its timeout covers the whole send
 
 
-def receive(sock):
-    """The next dict sent with `send`, or None when the other side has closed the socket."""
-    head = _exactly(sock, 8)
+def receive(sock, deadline=None):
+    """The next dict sent with `send`, or None when the other side has closed the socket.
+
+    deadline: a time.monotonic() value by which the whole message must have arrived, else
+    TimeoutError (None: only the socket's own timeout, per recv). A message with more values than
+    MAX_NODES is refused as soon as its text shows it, before the rest is read; the socket is then
+    in the middle of a message and must be closed.
+    """
+    head = _exactly(sock, 8, deadline)
     if head is None:
         return None
     size = int.from_bytes(head, "big")
     if size > MAX_BYTES:
         raise WireError(f"message of {size} bytes is larger than the limit of {MAX_BYTES}")
-    body = _exactly(sock, size)
+    body = _exactly(sock, size, deadline, count=True)
     if body is None:
         return None
-    try:
-        message = json.loads(body, parse_constant=_constant)
-    except (ValueError, RecursionError) as exc:
-        raise WireError(f"not valid JSON: {exc}") from None
+    message = _loads(body)
     if not isinstance(message, dict):
         raise WireError("a message must be a JSON object")
     return message
 
 
-def _exactly(sock, size):
-    chunks, left = [], size
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
+def _loads(text):
+    try:
+        return json.loads(text, parse_constant=_constant)
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"not valid JSON: {str(exc)[:200]}") from None
+
+
+def _check_nodes(count):
+    if count > MAX_NODES:
+        raise WireError(f"message of more than {MAX_NODES} JSON values (lists, dicts, items); a result of that many is not plain data the grader takes")
+
+
+def _until(sock, deadline):
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the other side of the line did not finish its message in time")
+        sock.settimeout(left)
+
+
+def _exactly(sock, size, deadline, count=False):
+    """`size` bytes from `sock` (None if it closes first), in one buffer grown as they arrive (no
+    second copy); count: refuse as soon as the text holds more than MAX_NODES values."""
+    buffer, nodes = bytearray(), 0
+    while len(buffer) < size:
+        _until(sock, deadline)
+        chunk = sock.recv(min(size - len(buffer), 1 << 20))
         if not chunk:
             return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+        if count:
+            nodes += sum(chunk.count(c) for c in b"[{,:")
+            _check_nodes(nodes)
+        buffer += chunk
+    return buffer
 
 
 def _constant(name):
