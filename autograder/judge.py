@@ -487,7 +487,7 @@ def _without_torch(link, target, forbid, name):
     evidence either way."""
     from .numpy_kernel import needs_numpy_kernel
 
-    if link.numpy is None or "name" not in target or not needs_numpy_kernel(forbid):
+    if getattr(link, "numpy", None) is None or "name" not in target or not needs_numpy_kernel(forbid):
         return link, None
     other = link.numpy.link(link.deadline)
     if other is None:
