@@ -11,15 +11,17 @@ an SVG with a script, or raw HTML in a markdown answer would run in the instruct
   notebook's widget state goes: its keys are written into the page unescaped.
 - `InertText` (at the end of the sanitize pass, after OverwriteCells put back the instructor's locked
   cells): every markdown or raw cell that is not the instructor's (locked, or the same text as in the
-  instructor's notebook) has `<` written as `&lt;`, which shows as `<` and opens no tag; raw cells lose
+  instructor's notebook) is written so that it shows as text (`inert_markdown`); raw cells lose
   their format metadata, attachments keep only PNG/JPEG images.
 
-Both are idempotent: a parallel run's recorder passes a worker's notebook through them again.
+A parallel run's recorder passes a worker's executed notebook through `InertOutputs` again (it is
+idempotent) and sanitizes the submission itself again (`InertText` makes the same text of it).
 """
 
 import base64
 import binascii
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -132,9 +134,18 @@ class InertOutputs(NbGraderPreprocessor):
         return cell, resources
 
 
+# A link's scheme that runs script. Browsers drop tabs and newlines inside a URL and C0 characters
+# before it, so the letters may be spread out and anything may come before them.
+_SCHEME = re.compile(r"(j\s*a\s*v\s*a\s*s\s*c\s*r\s*i\s*p\s*t|v\s*b\s*s\s*c\s*r\s*i\s*p\s*t|d\s*a\s*t\s*a)(\s*):", re.IGNORECASE)
+
+
 def inert_markdown(text):
-    """`text` with no HTML tag left in it: `<` becomes `&lt;`, which markdown shows as `<`. Idempotent."""
-    return text.replace("<", "&lt;")
+    """`text` with no HTML in it and no link that runs script, reading the same: `&` and `<` become
+    `&amp;` and `&lt;` (shown as `&` and `<`; no entity can spell a scheme), and a zero-width space
+    before the colon of `javascript:`, `vbscript:` or `data:` makes such a link a relative one. In
+    code spans the entities show as written, the price of not parsing markdown as the renderer does."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return _SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}\u200b:", text)
 
 
 class InertText(NbGraderPreprocessor):
