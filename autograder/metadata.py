@@ -2,7 +2,8 @@
 
 A student can edit any cell's nbgrader metadata (Jupyter's property inspector, a text editor): change
 a test cell's points, remove its `grade`, rename or duplicate its grade_id, bump schema_version, add
-a key, unlock it, turn it into markdown. Some of these make nbgrader refuse the whole notebook
+a key, unlock it, turn it into markdown. (A missing checksum or cell_type key is only put back:
+nbgrader fills them in itself and a notebook written from the instructor's source has none.) Some of these make nbgrader refuse the whole notebook
 (CheckCellMetadata, OverwriteCells' checksums: no grade at all, which a cheat may prefer to a low
 one); others it quietly repairs, and the test is judged as if nothing happened.
 
@@ -30,7 +31,9 @@ __all__ = ["METADATA_CHANGED", "RestoreCellMetadata", "ScoreTamperedCells", "tam
 
 METADATA_CHANGED = "CellMetadataChanged"  # the ename of a tampered test cell's error output
 KEY = "nn273"  # our own metadata key, on cells and on the notebook
-_CHECKSUM = re.compile(r"^[0-9a-f]{32}$")
+# Keys that nbgrader's generate_assignment fills in and nothing needs from a submission: missing,
+# they are put back without counting as a change (nbgrader itself grades without them).
+_FILLED_IN = ("checksum", "cell_type")
 
 
 class RestoreCellMetadata(NbGraderPreprocessor):
@@ -133,6 +136,8 @@ def _changes(cell, released, gid):
     if cell.cell_type != cell_type:
         changes.append(f"cell type {cell.cell_type} instead of {cell_type}")
     for key in sorted(set(meta) | set(found), key=str):
+        if key not in found and key in _FILLED_IN:
+            continue  # restored, not counted: a notebook written from the instructor's source has none
         if key not in found:
             changes.append(f"{key} removed")
         elif key not in meta:

@@ -71,7 +71,7 @@ TAMPER = {
     "extra_key": lambda c: c.metadata.nbgrader.update(evil=1),
     "unlocked": lambda c: c.metadata.nbgrader.update(locked=False, solution=True),
     "to_markdown": lambda c: (c.update(cell_type="markdown"), c.pop("outputs"), c.pop("execution_count")),
-    "no_checksum": lambda c: c.metadata.nbgrader.pop("checksum"),
+    "checksum": lambda c: c.metadata.nbgrader.update(checksum="0" * 32),
     "not_a_dict": lambda c: c.metadata.update(nbgrader=[1]),
 }
 
@@ -122,6 +122,12 @@ def graded(tmp_path_factory):
         nb = _answered(stub)
         edit(_cell(nb, "test_double"))
         submit(subs, f"tamper_{name}", nb)
+    nb = _answered(stub)
+    for cell in nb.cells:  # as a notebook written from the instructor's source, or by an old nbgrader
+        if isinstance(cell.metadata.get("nbgrader"), dict):
+            cell.metadata.nbgrader.pop("checksum", None)
+            cell.metadata.nbgrader.pop("cell_type", None)
+    submit(subs, "no_checksums", nb)
     work = root / "w1"
     report = grade_submissions(subs, course, workdir=work, timeout=30, jobs=1, feedback=True)
     return report, work, subs
@@ -139,6 +145,13 @@ def test_tampered_test_cell_metadata_is_graded_with_that_cell_at_zero(graded, na
     others = {gid: c["score"] for gid, c in grade.cells.items() if gid != "test_double"}
     assert others == {gid: c["max_score"] for gid, c in grade.cells.items() if gid != "test_double"}
     assert "test_double" in (grade.error or "") and "scores 0" in grade.error, grade.error
+
+
+@pytest.mark.slow
+def test_metadata_without_the_keys_nbgrader_fills_in_is_not_tampering(graded):
+    report, _, _ = graded
+    grade = report["no_checksums"][TOY]
+    assert grade.score == grade.max_score and not grade.error, grade
 
 
 # ------------------------------------------------------------------------------------------- browser
