@@ -26,9 +26,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
-from autograder.execute import json_size
 from autograder.hidden.harness import Harness, HiddenTestFailure
-from autograder.inert import inert_markdown, inert_output
 from toycourse import TOY, make_toy_course, submit, toy_notebook
 
 CHROMIUM = "/usr/bin/chromium"
@@ -288,6 +286,8 @@ def test_a_display_with_huge_metadata_is_capped_by_whole_messages(tmp_path):
 
 # ---------------------------------------------------------------------------------------- unit checks
 def test_json_size_counts_metadata_and_stops_at_its_limit():
+    from autograder.execute import json_size
+
     content = {"data": {"text/plain": "x"}, "metadata": {"junk": "y" * 10_000}, "transient": {}}
     assert json_size(content, 10**9) > 10_000
     assert 100 < json_size(content, 100) <= 10_000 + 100
@@ -299,6 +299,8 @@ def test_json_size_counts_metadata_and_stops_at_its_limit():
 
 
 def test_an_output_keeps_only_text_and_real_images():
+    from autograder.inert import inert_output
+
     out = inert_output({
         "output_type": "display_data",
         "data": {"text/html": "<script>", "image/png": PNG, "image/jpeg": '" onerror="x', "text/plain": "t",
@@ -314,6 +316,8 @@ def test_an_output_keeps_only_text_and_real_images():
 
 
 def test_student_markdown_shows_as_text():
+    from autograder.inert import inert_markdown
+
     assert inert_markdown("a < b & <script>") == "a &lt; b &amp; &lt;script>"
     assert inert_markdown("[x](JavaScript:go) [y](jav\tascript :go)") == "[x](JavaScript\u200b:go) [y](jav\tascript \u200b:go)"
     assert inert_markdown("[x](jav&#97;script:go)") == "[x](jav&amp;#97;script:go)"
