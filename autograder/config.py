@@ -115,18 +115,33 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
     """Make nbgrader's autograde judge test cells in the grader (autograder/execute.py).
 
     `JudgedExecute` takes the place of nbgrader's `Execute` and keeps its settings (timeout, kernel);
-    the other steps, `SaveAutoGrades` among them, stay as nbgrader orders them.
+    the other steps, `SaveAutoGrades` among them, stay as nbgrader orders them, with ours around them:
+    - sanitize: `RestoreCellMetadata` first, before nbgrader's steps refuse a notebook whose cell
+      metadata a student changed (autograder/metadata.py); `InertText` last, once OverwriteCells
+      has put back the instructor's locked cells (autograder/inert.py);
+    - autograde: right after the execute step, `ScoreTamperedCells` (its error output must be there
+      when SaveAutoGrades scores) and `InertOutputs`.
     """
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
     from .execute import JudgedExecute
+    from .inert import InertOutputs, InertText
+    from .metadata import RestoreCellMetadata, ScoreTamperedCells
 
+    sanitize = list(Autograde.class_traits()["sanitize_preprocessors"].default())
+    c.Autograde.sanitize_preprocessors = [RestoreCellMetadata, *sanitize, InertText]
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    steps[steps.index(Execute)] = JudgedExecute
+    at = steps.index(Execute)
+    steps[at : at + 1] = [JudgedExecute, ScoreTamperedCells, InertOutputs]
     c.Autograde.autograde_preprocessors = steps
     c.JudgedExecute.solutions = str(Path(course.solutions).resolve())
+    c.InertText.solutions = c.JudgedExecute.solutions
+    if "release_directory" in c.CourseDirectory:
+        c.RestoreCellMetadata.release = str(Path(c.CourseDirectory.root or ".") / c.CourseDirectory.release_directory)
     c.JudgedExecute.sandboxed = bool(sandboxed)
+    # No widget state kept from a kernel: nbclient would hold it all in memory, uncapped.
+    c.JudgedExecute.store_widget_state = False
     # After the last cell nothing of the kernel is wanted: kill it (its sandbox dies with it) rather
     # than wait for a graceful exit.
     c.JudgedExecute.shutdown_kernel = "immediate"

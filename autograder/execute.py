@@ -55,6 +55,7 @@ __all__ = [
     "ReplayExecute",
     "TrustedNotebook",
     "grading_kernel_manager",
+    "json_size",
     "why_it_died",
 ]
 
@@ -261,18 +262,62 @@ class JudgedExecute(Execute):
             self._numpy.end_strays()
 
     def output(self, outs, msg, display_id, cell_index):
-        """Keep at most max_kernel_output characters of a kernel cell's output."""
+        """Keep at most max_kernel_output characters of a kernel cell's output, counting whole
+        messages (data, metadata, transient: a display's metadata is as large as a student makes it);
+        past the cap nothing more is kept, and a note says so."""
         size = self._sizes.get(cell_index, 0)
         if size > self.max_kernel_output:
             return None
-        content = msg.get("content", {})
-        grow = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
+        grow = json_size(msg.get("content", {}), self.max_kernel_output - size + 1)
         self._sizes[cell_index] = size + grow
         if size + grow > self.max_kernel_output:
             note = f"[output cut: more than {self.max_kernel_output} characters]\n"
             outs.append(new_output("stream", name="stdout", text=note))
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        # An update puts its data and metadata into earlier displays, bypassing `output`: the
+        # notebook's updates share one cap.
+        size = self._sizes.get(_UPDATES, 0)
+        if size > self.max_kernel_output:
+            return
+        self._sizes[_UPDATES] = size + json_size(msg.get("content", {}), self.max_kernel_output - size + 1)
+        if self._sizes[_UPDATES] <= self.max_kernel_output:
+            super()._update_display_id(display_id, msg)
+
+    def on_comm_open_jupyter_widget(self, msg):
+        # No widget is mimicked: an Output widget's state would write outputs past `output`.
+        return None
+
+
+_UPDATES = "display updates"  # the key of the size of a notebook's display updates in `_sizes`
+
+
+def json_size(value, limit):
+    """About the length of `value`'s JSON, counted until it passes `limit` (then some number over it),
+    without making that JSON: a message's metadata can be hundreds of megabytes, or deeply nested."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, dict):
+            total += 2 + 2 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            total += 2 + len(item)
+            stack.extend(item)
+        elif isinstance(item, bool) or item is None:
+            total += 5
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 2
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            total += len(item)
+        else:
+            total += 24
+    return total
 
 
 class ReplayExecute(NbGraderPreprocessor):

@@ -52,6 +52,7 @@ from .course import ASSIGNMENTS, COURSE, WORKDIR
 from .execute import DIED_IN, EXECUTED, FLAGS, SKIP
 from .hidden import harness
 from .kernel_site import write_site
+from .metadata import tamper_notes
 from .sandbox import find_sandbox
 
 # nbgrader's gradebook trips SQLAlchemy's autoflush warning when it records a new submission
@@ -545,8 +546,8 @@ def _resource_problems(autograded, timeout):
     """Cells stopped by the time limit or the memory cap: they are graded, and also named."""
     if not autograded.is_file():
         return []
-    problems = []
     nb = nbformat.read(autograded, as_version=4)
+    problems = tamper_notes(nb)  # cells whose nbgrader metadata the submission changed (metadata.py)
     for index, cell in enumerate(nb.cells):
         name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
         for out in cell.get("outputs", []):

@@ -43,7 +43,10 @@ import numpy as np
 
 from nn273.gradcheck import numerical_gradient
 
+from nbclient.exceptions import DeadKernelError
+
 from ..kernelside.guard import guarded_call, module_places
+from ..kernelside.wire import WireError
 
 __all__ = ["Harness", "HiddenTestFailure", "seed", "set_seed"]
 
@@ -209,9 +212,13 @@ class Harness:
         with self.hint(hint):
             try:
                 arr = np.asarray(value, dtype=float)
-            except (TypeError, ValueError) as exc:
+            except (DeadKernelError, WireError):
+                raise  # the kernel is gone or broke the line: not an answer to judge
+            except Exception as exc:  # noqa: BLE001 (OverflowError for 10**400, RecursionError, a kernel's own error...)
                 raise HiddenTestFailure(
-                    f"{what} must be numbers; received {type(value).__name__} ({exc})", self._diagnosis()
+                    f"{what} must be numbers that fit a float64; received {type(value).__name__} "
+                    f"({type(exc).__name__}: {str(exc)[:200]})",
+                    self._diagnosis(),
                 ) from None
             if shape is not None and arr.shape != tuple(shape):
                 raise HiddenTestFailure(
