@@ -2,7 +2,11 @@
 
 Each notebook runs in a fresh kernel in a sandbox (autograder/sandbox.py) that imports the student
 edition of nn273 for its assignment (autograder/kernel_site.py); its test cells are judged in this
-process (autograder/execute.py), on inputs drawn from the run's seed, fresh unless given.
+process (autograder/execute.py), on inputs drawn from a seed of the run's seed (fresh unless given)
+and the notebook's bytes. Only what autograder/intake.py allows is taken from a submission folder
+(never through a link); the tests come from a snapshot of the solutions made as the run begins, and
+before and after each notebook that snapshot and the hidden tests' code are checked against the
+run's sha256: a change stops that notebook ("grading failed: Tampered").
 
 One broken submission never stops the others. What nbgrader cannot grade (a missing or corrupt
 notebook, a kernel that died) is reported with an error text and a score of None, never as a zero
@@ -14,7 +18,7 @@ the gradebook's one writer, records each result (`_Recorder`, `execute.ReplayExe
 Resumable: the workdir keeps a record of the run (`run.json`: seed, sandbox, options, each
 solution's fingerprint) and one result file per submission (`results/<student>/<assignment>.json`),
 written atomically once the gradebook holds its grades. A later run in the same workdir grades only
-the submissions without a result of the same fingerprint (the submitted files, the solution, the
+the submissions without a result of the same fingerprint (the files intake takes, the solution, the
 hidden tests, the seed and the options), reusing the recorded seed unless given another; `force`
 empties the workdir first.
 """
@@ -37,6 +41,7 @@ import nbformat
 from nbgrader.api import Grade, Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
+from . import intake
 from .config import (
     ALEMBIC_HEAD_VARIABLE,
     DEFAULT_MEMORY_MB,
@@ -49,7 +54,6 @@ from .config import (
     replay_config,
 )
 from .course import ASSIGNMENTS, COURSE, WORKDIR
-from . import intake
 from .execute import DIED_IN, EXECUTED, FLAGS, SKIP, TrustedNotebook
 from .hidden import harness
 from .kernel_site import write_site
@@ -203,15 +207,15 @@ def grade_submissions(
 
 
 def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler):
+    assignments = sorted({a for names in plan.values() for a in names})
+    trusted = _snapshot(course, assignments, workdir)
     judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
+    config.JudgedExecute.solutions = trusted.snapshot  # the tests are judged from the snapshot
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
 
-    assignments = sorted({a for names in plan.values() for a in names})
     before = dict(recorded.get("solutions", {}))
-    trusted = _snapshot(course, assignments, workdir)
     solutions, tests = trusted.solutions, trusted.hidden
-    config.JudgedExecute.solutions = trusted.snapshot  # the tests are judged from the snapshot
     layouts = {a: _layout(trusted.path(a)) for a in assignments}
     fingerprints, grades = {}, {}
     for student, names in plan.items():

@@ -192,7 +192,7 @@ def _open_submission(submissions, student, assignment, found):
             kind = _special(info)
             if kind is not None:
                 found.refused.append(("/".join(shown), _described(kind, name, fd, info)))
-                found.problem = f"SUBMISSIONS/{'/'.join(shown)} is {found.refused[-1][1]}: nothing in it was read"
+                found.problem = f"SUBMISSIONS/{'/'.join(shown)} is {found.refused[-1][1]}; nothing in it was read"
                 return None
             if not stat.S_ISDIR(info.st_mode):
                 found.problem = (

@@ -281,6 +281,8 @@ def test_nothing_refused_is_copied_or_read_and_the_report_names_each(graded):
     listed = [o["text"] for c in nb.cells for o in c.get("outputs", []) if "LISTED" in o.get("text", "")]
     assert listed == [f"LISTED {[NB]!r}\n"]
     assert not Path("/tmp/escaped").exists()
+    # the tests were judged from the run's snapshot, not from solutions/
+    assert any(path.startswith(str(work / grading._SNAPSHOT)) for path, _ in TrustedNotebook._loaded)
 
 
 @pytest.mark.slow
