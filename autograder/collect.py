@@ -17,9 +17,12 @@ nowhere else, and every file that is not collected is listed with the reason.
 
 import contextlib
 import datetime
+import functools
+import errno
 import logging
 import os
 import re
+import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
 
 from .course import COURSE
+from .intake import NotAPlainFile, read_regular
 
 __all__ = ["PATTERNS", "CollectReport", "collect_submissions", "format_collect", "safe_student"]
 
@@ -63,7 +67,8 @@ class _File:
     name: str  # its path in the archive or folder, with "/"
     time: datetime.datetime  # naive UTC
     size: int
-    read: object  # () -> bytes
+    read: object  # () -> bytes, or None if the file is refused unread
+    refused: str | None = None  # why it is not read (a link, a FIFO, a device...)
 
     _data: bytes | None = None
 
@@ -163,17 +168,32 @@ def _zip_files(archive):
 
 
 def _folder_files(folder):
-    for root, dirs, names in os.walk(folder):
+    """Every file of the folder, looked at without following a link: a link (to a file or a folder)
+    or a special file (FIFO, socket, device) is listed, refused, and never opened."""
+    for root, dirs, names in os.walk(folder):  # followlinks=False: a link to a folder is not entered
         dirs.sort()
         for name in sorted(names + [d for d in dirs if os.path.islink(os.path.join(root, d))]):
             path = Path(root) / name
             rel = path.relative_to(folder).as_posix()
-            if path.is_symlink():
-                yield _File(rel, datetime.datetime.min, 0, None)  # refused in _match
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                yield _File(rel, datetime.datetime.min, 0, None, "a symbolic link: not followed")
                 continue
-            stat = path.stat()
-            time = datetime.datetime.fromtimestamp(stat.st_mtime, datetime.timezone.utc).replace(tzinfo=None)
-            yield _File(rel, time, stat.st_size, path.read_bytes)
+            if not stat.S_ISREG(info.st_mode):
+                yield _File(rel, datetime.datetime.min, 0, None, "not a plain file (a FIFO, socket or device): not opened")
+                continue
+            time = datetime.datetime.fromtimestamp(info.st_mtime, datetime.timezone.utc).replace(tzinfo=None)
+            yield _File(rel, time, info.st_size, functools.partial(_read_plain, path, (info.st_dev, info.st_ino)))
+
+
+def _read_plain(path, identity):
+    """The bytes of `path`, still the plain file looked at (a link swapped in since is not followed)."""
+    try:
+        return read_regular(path, MAX_BYTES, single=False, identity=identity)
+    except NotAPlainFile as exc:
+        if exc.errno == errno.EFBIG:
+            raise _TooLarge from None
+        raise ValueError(f"{path} changed while collect read it ({exc.strerror}); collect again") from None
 
 
 class _TooLarge(Exception):
@@ -202,7 +222,7 @@ def _match(file, plugins, custom, known, given):
     if file.name.startswith("/") or re.match(r"^[A-Za-z]:", file.name) or ".." in parts:
         return "unsafe path (absolute, or with ..): not extracted"
     if file.read is None:
-        return "a symbolic link: not followed"
+        return file.refused or "a symbolic link: not followed"
     if any(p.startswith(".") or p == "__MACOSX" for p in parts):
         return "a hidden or system file (__MACOSX, .DS_Store, .ipynb_checkpoints)"
     if PurePosixPath(file.name).suffix.lower() != ".ipynb":
@@ -291,8 +311,10 @@ def _place(cand, submissions, report):
     folder = submissions / cand.student / cand.assignment
     target = folder / f"{cand.assignment}.ipynb"
     stamp = folder / "timestamp.txt"
-    if not target.resolve().is_relative_to(submissions.resolve()):  # a symbolic link in SUBMISSIONS
-        report.not_collected.append((cand.file.name, f"{target} would leave SUBMISSIONS: not written"))
+    partial = folder / f".{cand.assignment}.ipynb.partial"
+    trap = _not_plain_in(submissions, folder, (target, stamp, partial))
+    if trap:  # writing or reading there would go through a link, or block on a FIFO
+        report.not_collected.append((cand.file.name, f"{trap} in SUBMISSIONS: nothing written there, check by hand"))
         return
     action = "new"
     if target.exists():
@@ -317,7 +339,7 @@ def _place(cand, submissions, report):
             report.not_collected.append((cand.file.name, f"larger than {MAX_BYTES // 2**20} MB"))
             return
         if held == cand.time:
-            if target.read_bytes() == data:
+            if _read_held(target) == data:
                 report.collected.append((cand.student, cand.assignment, cand.file.name, cand.time, "unchanged"))
             else:
                 report.not_collected.append((
@@ -333,18 +355,43 @@ def _place(cand, submissions, report):
         report.not_collected.append((cand.file.name, f"larger than {MAX_BYTES // 2**20} MB"))
         return
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{cand.assignment}.ipynb.partial"
-    partial.write_bytes(data)
-    os.replace(partial, target)
-    stamp.write_text(cand.time.strftime(TIME_FORMAT) + "\n")
+    _write_new(partial, data)
+    os.replace(partial, target)  # replaces the name: a link there would be replaced, not followed
+    _write_new(partial, (cand.time.strftime(TIME_FORMAT) + "\n").encode())
+    os.replace(partial, stamp)
     report.collected.append((cand.student, cand.assignment, cand.file.name, cand.time, action))
 
 
 def _held_time(stamp):
     try:
-        return parse_utc(stamp.read_text().strip())
+        return parse_utc(_read_held(stamp).decode().strip())
     except (OSError, ValueError, OverflowError):
         return None
+
+
+def _read_held(path):
+    return read_regular(path, MAX_BYTES, single=False)
+
+
+def _not_plain_in(submissions, folder, files):
+    """The first of the student's and assignment's folders and `files` that is a link or not what it
+    should be (a folder, a plain file), in words; None if all are absent or as they should be."""
+    for path in (folder.parent, folder):
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            return f"{path.relative_to(submissions)} is a symbolic link or not a folder"
+    for path in files:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            return f"{path.relative_to(submissions)} is a symbolic link or a special file"
+    return None
+
+
+def _write_new(path, data):
+    """Write `path` afresh: what was there (a stale partial file) goes first; O_EXCL never follows a link."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def _when(time):

@@ -23,6 +23,7 @@ evidence, for the grade report.
 """
 
 import ast
+import hashlib
 import os
 import shutil
 import signal
@@ -75,10 +76,19 @@ EXECUTED = {}
 
 
 class TrustedNotebook:
-    """What the grader takes from the instructor's notebook: the test cells, the imports, the functions."""
+    """What the grader takes from the instructor's notebook: the test cells, the imports, the functions.
 
-    def __init__(self, path):
-        nb = nbformat.read(path, as_version=4)
+    `load` reads a notebook once per process and keeps it: a grading run registers, with `expect`, the
+    sha256 each notebook must have (the run's snapshot of solutions/, autograder/grade.py), so the tests
+    it judges with are those the run began with, whatever happens to the file on disk since; a file
+    whose bytes differ is refused, never used.
+    """
+
+    _expected = {}  # path -> the sha256 its bytes must have in this grading run
+    _loaded = {}  # (path, sha256) -> TrustedNotebook
+
+    def __init__(self, source):
+        nb = source if isinstance(source, nbformat.NotebookNode) else nbformat.read(source, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         first = code[0].metadata.get("nbgrader", {}) if code else {"grade": True}
         # The notebook's first code cell holds its imports (docs/authoring.md); the tests run after it.
@@ -92,6 +102,32 @@ class TrustedNotebook:
             elif meta.get("solution"):
                 is_answer = meta["grade_id"].startswith(ANSWER_PREFIX)
                 (self.answers if is_answer else self.functions).append(meta["grade_id"])
+
+    @classmethod
+    def expect(cls, path, digest):
+        """Make `load(path)` take only a notebook whose bytes have this sha256 (hex)."""
+        cls._expected[os.path.abspath(path)] = digest
+
+    @classmethod
+    def load(cls, path):
+        """The notebook at `path`, read (without following a link) the first time only; ValueError if
+        its bytes are not those `expect` registered."""
+        from .intake import MAX_NOTEBOOK_BYTES, read_regular
+
+        key = os.path.abspath(path)
+        expected = cls._expected.get(key)
+        if (key, expected) in cls._loaded:
+            return cls._loaded[(key, expected)]
+        data = read_regular(key, MAX_NOTEBOOK_BYTES, single=False)
+        digest = hashlib.sha256(data).hexdigest()
+        if expected is not None and digest != expected:
+            raise ValueError(
+                f"the instructor's notebook {key} changed since the grading run began (sha256 {digest[:16]}..., "
+                f"expected {expected[:16]}...): its tests are not used; grade again to take the new one"
+            )
+        if (key, digest) not in cls._loaded:
+            cls._loaded[(key, digest)] = cls(nbformat.reads(data.decode("utf-8"), as_version=4))
+        return cls._loaded[(key, digest)]
 
 
 class JudgedExecute(Execute):
@@ -135,7 +171,7 @@ class JudgedExecute(Execute):
             self._finish(None, resources)
 
     def _prepare(self, nb, assignment, notebook):
-        self.trusted = TrustedNotebook(Path(self.solutions) / assignment / f"{notebook}.ipynb")
+        self.trusted = TrustedNotebook.load(Path(self.solutions) / assignment / f"{notebook}.ipynb")
         self.kernel_name = grader_kernel(assignment)
         self.flags, self._link, self._namespace, self._sizes, self._skip = [], None, None, {}, {}
         self._numpy, self._first_code = None, next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)

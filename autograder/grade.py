@@ -2,7 +2,11 @@
 
 Each notebook runs in a fresh kernel in a sandbox (autograder/sandbox.py) that imports the student
 edition of nn273 for its assignment (autograder/kernel_site.py); its test cells are judged in this
-process (autograder/execute.py), on inputs drawn from the run's seed, fresh unless given.
+process (autograder/execute.py), on inputs drawn from a seed of the run's seed (fresh unless given)
+and the notebook's bytes. Only what autograder/intake.py allows is taken from a submission folder
+(never through a link); the tests come from a snapshot of the solutions made as the run begins, and
+before and after each notebook that snapshot and the hidden tests' code are checked against the
+run's sha256: a change stops that notebook ("grading failed: Tampered").
 
 One broken submission never stops the others. What nbgrader cannot grade (a missing or corrupt
 notebook, a kernel that died) is reported with an error text and a score of None, never as a zero
@@ -14,7 +18,7 @@ the gradebook's one writer, records each result (`_Recorder`, `execute.ReplayExe
 Resumable: the workdir keeps a record of the run (`run.json`: seed, sandbox, options, each
 solution's fingerprint) and one result file per submission (`results/<student>/<assignment>.json`),
 written atomically once the gradebook holds its grades. A later run in the same workdir grades only
-the submissions without a result of the same fingerprint (the submitted files, the solution, the
+the submissions without a result of the same fingerprint (the files intake takes, the solution, the
 hidden tests, the seed and the options), reusing the recorded seed unless given another; `force`
 empties the workdir first.
 """
@@ -37,6 +41,7 @@ import nbformat
 from nbgrader.api import Grade, Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 
+from . import intake
 from .config import (
     ALEMBIC_HEAD_VARIABLE,
     DEFAULT_MEMORY_MB,
@@ -49,7 +54,7 @@ from .config import (
     replay_config,
 )
 from .course import ASSIGNMENTS, COURSE, WORKDIR
-from .execute import DIED_IN, EXECUTED, FLAGS, SKIP
+from .execute import DIED_IN, EXECUTED, FLAGS, SKIP, TrustedNotebook
 from .hidden import harness
 from .kernel_site import write_site
 from .metadata import tamper_notes
@@ -67,6 +72,9 @@ _TEMPLATE = "gradebook-before-grading.db"  # what each worker's course folder st
 _RUN = "run.json"  # the run record: seed, sandbox, options and the solutions' fingerprints
 _RESULTS = "results"  # results/<student>/<assignment>.json: one finished grade each, with its fingerprint
 _HIDDEN = Path(__file__).parent / "hidden"  # the hidden tests' code: a change grades again
+# The solutions as this run read them, in the workdir, where no sandbox reaches: every process that
+# grades takes its tests from here, checked against the run's sha256 before and after each notebook.
+_SNAPSHOT = "solutions-snapshot"
 UNPROTECTED = (
     "graded without a sandbox (--no-sandbox): this submission could read and change the course's answers, "
     "other students' work and the gradebook, so its grade cannot be trusted"
@@ -85,9 +93,16 @@ class NotebookGrade:
     # grade_id -> {"score": float, or None while it awaits a grader, "max_score": float}
     manual: dict = field(default_factory=dict)
     flags: list = field(default_factory=list)  # [{"cell", "function", "evidence"}]: for the instructor
-    seed: int | None = None  # the hidden tests' inputs were drawn from this (grade --seed reproduces)
+    seed: int | None = None  # the run's seed (grade --seed reproduces the run)
+    # the hidden tests' inputs were drawn from this, made of the run's seed and the notebook's bytes:
+    # a resubmission that changed gets other inputs than those its feedback showed
+    notebook_seed: int | None = None
     sandbox: str | None = None  # how the kernel was isolated: bwrap, unshare, or none (no protection)
     warning: str | None = None  # about the run rather than the submission (e.g. graded without a sandbox)
+    # What grade took from the submission folder (autograder/intake.py): [{"path", "reason"}] of links
+    # and special files, refused and never opened (a flag for the instructor), and of files not copied.
+    refused: list = field(default_factory=list)
+    not_copied: list = field(default_factory=list)
 
     @property
     def awaiting_manual(self):
@@ -99,6 +114,8 @@ def scan_submissions(submissions, course=COURSE, assignments=None):
     """Find `<student>/<assignment>/` folders; returns ({student: [assignment, ...]}, problems).
 
     problems maps (student, name) to an error text for folders that are not a known assignment.
+    Nothing is followed: a student's or assignment's entry that is a symbolic link is planned like a
+    folder, and refused when graded (autograder/intake.py), so the report names it.
     """
     submissions = Path(submissions)
     if not submissions.is_dir():
@@ -108,12 +125,12 @@ def scan_submissions(submissions, course=COURSE, assignments=None):
     known = course.available()
     wanted = course.check_assignments(assignments) if assignments else None
     found, problems = {}, {}
-    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        names = sorted(p.name for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-        found[student_dir.name] = [n for n in names if n in known and (wanted is None or n in wanted)]
+    for student in _entries(submissions):
+        names = sorted(_entries(submissions / student)) if not (submissions / student).is_symlink() else []
+        found[student] = [n for n in names if n in known and (wanted is None or n in wanted)]
         for name in names:
             if name not in known:
-                problems[(student_dir.name, name)] = (
+                problems[(student, name)] = (
                     f"unknown assignment folder '{name}'; expected one of {', '.join(known)}"
                 )
     if not found:
@@ -122,6 +139,15 @@ def scan_submissions(submissions, course=COURSE, assignments=None):
         )
     graded = wanted or sorted({a for names in found.values() for a in names})
     return {s: graded for s in found}, problems
+
+
+def _entries(folder):
+    """Names of the folders and symbolic links in `folder` (not looked through), hidden ones left out."""
+    with os.scandir(folder) as entries:
+        return sorted(
+            e.name for e in entries
+            if not e.name.startswith(".") and (e.is_symlink() or e.is_dir(follow_symlinks=False))
+        )
 
 
 def grade_submissions(
@@ -182,20 +208,21 @@ def grade_submissions(
 
 
 def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler):
+    assignments = sorted({a for names in plan.values() for a in names})
+    trusted = _snapshot(course, assignments, workdir)
     judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
+    config.JudgedExecute.solutions = trusted.snapshot  # the tests are judged from the snapshot
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
 
-    assignments = sorted({a for names in plan.values() for a in names})
     before = dict(recorded.get("solutions", {}))
-    solutions = {a: _digest(course.solution_path(a).read_bytes()) for a in assignments}
-    layouts = {a: _layout(course.solution_path(a)) for a in assignments}
-    tests = _hidden_tests_digest()
+    solutions, tests = trusted.solutions, trusted.hidden
+    layouts = {a: _layout(trusted.path(a)) for a in assignments}
     fingerprints, grades = {}, {}
     for student, names in plan.items():
         for assignment in names:
             key = (student, assignment)
-            fingerprints[key] = _fingerprint(submissions / student / assignment, solutions[assignment], tests, options)
+            fingerprints[key] = _fingerprint(submissions, student, assignment, solutions[assignment], tests, options)
             # a changed solution changes the fingerprint: nothing graded against the old one is kept
             kept = _load_result(workdir, db_url, student, assignment, fingerprints[key], layouts[assignment])
             if kept is not None:
@@ -216,7 +243,7 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
                 progress(_progress_line(student, assignment, grade, "kept") + "  (graded by an earlier run here)")
         return _grade_work(
             submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
-            layouts, fingerprints, grades, work, pool,
+            layouts, fingerprints, grades, work, pool, trusted,
         )
     finally:
         if pool is not None:
@@ -224,7 +251,7 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
 
 
 def _grade_work(submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
-                layouts, fingerprints, grades, work, pool):
+                layouts, fingerprints, grades, work, pool, trusted):
     seed, timeout, feedback = options["seed"], options["timeout"], options["feedback"]
 
     def finished(student, assignment, grade):
@@ -233,28 +260,24 @@ def _grade_work(submissions, course, workdir, runtime, plan, problems, box, opti
         if progress:
             progress(_progress_line(student, assignment, grade))
 
-    before = harness.seed()
-    harness.set_seed(seed)
-    try:
-        if scheduler is None and pool is None:
-            for student, assignment in work:
-                layout = layouts[assignment]
-                finished(student, assignment, _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box))
-            return _report(plan, problems, grades)
-        if not work:
-            return _report(plan, problems, grades)
-        _template_gradebook(workdir)
-        recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
-        if scheduler is not None:  # each worker makes its kernels' runtime folder on its own machine
-            shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, _environment())
-            _grade_on_cluster(scheduler, work, shared, recorder, layouts, seed, box, finished)
-            return _report(plan, problems, grades)
-        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, _environment())
-        futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
-        _gather(futures, as_completed, recorder, layouts, seed, box, finished)
+    # each notebook's hidden inputs come from its own seed, set around its grading (_grade_files)
+    if scheduler is None and pool is None:
+        for student, assignment in work:
+            layout = layouts[assignment]
+            finished(student, assignment, _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box, trusted))
         return _report(plan, problems, grades)
-    finally:
-        harness.set_seed(before)
+    if not work:
+        return _report(plan, problems, grades)
+    _template_gradebook(workdir)
+    recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
+    if scheduler is not None:  # each worker makes its kernels' runtime folder on its own machine
+        shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, trusted, _environment())
+        _grade_on_cluster(scheduler, work, shared, recorder, layouts, seed, box, finished)
+        return _report(plan, problems, grades)
+    shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, trusted, _environment())
+    futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
+    _gather(futures, as_completed, recorder, layouts, seed, box, finished)
+    return _report(plan, problems, grades)
 
 
 def _start_pool(workers, assignments):
@@ -328,10 +351,11 @@ def _report(plan, problems, grades):
     return report
 
 
-def _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box):
-    """One student's notebook of one assignment, graded in nbgrader's course folder `workdir`."""
+def _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box, trusted):
+    """One student's notebook of one assignment, graded in nbgrader's course folder `workdir`, its
+    hidden inputs drawn from a seed of its own, made of the run's `seed` and its bytes."""
     try:
-        grade = _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout)
+        grade = _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout, seed, trusted)
         if feedback and grade.score is not None:
             _feedback(api, student, assignment, grade)
     except Exception as exc:  # one broken submission never stops the others
@@ -359,7 +383,7 @@ def _failed(layout, exc, seed, box):
 
 
 # ------------------------------------------------------------------- side by side: workers, one writer
-def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, environment=None):
+def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted, environment=None):
     """In a worker process: grade one notebook in a course folder of its own (a copy of the
     gradebook as it was before grading, a kernel of its own); returns its grade and the graded
     notebook, which the one writer records in the course's gradebook (None: nothing to record).
@@ -368,7 +392,7 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     if runtime is None:  # on a cluster's worker: a short folder of this machine's temp dir
         runtime = tempfile.mkdtemp(prefix="nn273-kernels-")
         try:
-            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox)
+            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted)
         finally:
             shutil.rmtree(runtime, ignore_errors=True)
     workdir = Path(workdir)
@@ -379,12 +403,12 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     box = find_sandbox(sandbox)
     config = nbgrader_config(course, workdir=scratch, release=workdir / "release", timeout=timeout)
     judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
+    config.JudgedExecute.solutions = trusted.snapshot  # checked in this process too (_check_trusted)
     api = NbGraderAPI(config=config)
-    harness.set_seed(seed)
     layout = layouts[assignment]
-    grade = _grade_entry(api, config.CourseDirectory.db_url, Path(submissions), scratch, student, assignment, layout, timeout, feedback, seed, box)
+    grade = _grade_entry(api, config.CourseDirectory.db_url, Path(submissions), scratch, student, assignment, layout, timeout, feedback, seed, box, trusted)
     graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
-    executed = graded.read_text() if graded.is_file() and grade.score is not None else None
+    executed = _read_text(graded) if grade.score is not None else None
     return grade, executed
 
 
@@ -424,27 +448,42 @@ class _Recorder:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout):
+def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout, seed, trusted):
+    """Check that the run's tests are unchanged, take what intake allows from the submission folder
+    (autograder/intake.py), grade it, and check the tests again: they may have been imported meanwhile."""
+    _check_trusted(trusted, assignment)
+    found = intake.look(submissions, student, assignment)
+    files = intake.take(submissions, found)
+    grade = _grade_files(api, db_url, workdir, found, files, layout, timeout, seed)
+    grade.refused = [{"path": path, "reason": reason} for path, reason in found.refused]
+    grade.not_copied = [{"path": path, "reason": reason} for path, reason in found.not_copied]
+    _check_trusted(trusted, assignment)
+    return grade
+
+
+def _grade_files(api, db_url, workdir, found, files, layout, timeout, seed):
+    student, assignment = found.student, found.assignment
     max_score = _max_score(layout)
-    folder = submissions / student / assignment
-    path = folder / f"{assignment}.ipynb"
-    if not path.is_file():
-        present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-        where = f"; the folder holds: {', '.join(present)}" if present else "; the folder is empty or missing"
-        return NotebookGrade(None, max_score, error=f"missing notebook: expected {student}/{assignment}/{path.name}{where}")
-    problem = _unreadable(path)
+    if found.problem:
+        return NotebookGrade(None, max_score, error=found.problem)
+    notebook = files[found.notebook]
+    problem = _unreadable(notebook)
     if problem:
-        return NotebookGrade(None, max_score, error=f"not a readable notebook ({path.name}): {problem}")
+        return NotebookGrade(None, max_score, error=f"not a readable notebook ({found.notebook}): {problem}")
 
     target = workdir / "submitted" / student / assignment
     shutil.rmtree(target, ignore_errors=True)  # graded before, by an earlier run in this workdir
-    shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    intake.write(files, target)  # nbgrader copies them beside the notebook, the kernel's working folder
+    own_seed = _notebook_seed(seed, notebook)
     key, deaths = (student, assignment, assignment), []
     while True:
         SKIP[key] = {death["index"]: death["why"] for death in deaths}
+        before = harness.seed()
+        harness.set_seed(own_seed)  # the hidden tests run in this process
         try:
             result = api.autograde(assignment, student, force=True, create=True)
         finally:
+            harness.set_seed(before)
             SKIP.pop(key, None)
         death = DIED_IN.pop(key, None)
         if result["success"] or death is None or len(deaths) == MAX_RERUNS:
@@ -457,17 +496,59 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
                 f"the kernel died in {_deaths(deaths + [death])}, and in {len(deaths) + 1} run(s) of this notebook, each "
                 "without the cells that killed the kernel before, so nbgrader recorded no grades for it"
             )
-        return NotebookGrade(None, max_score, error=error)
+        return NotebookGrade(None, max_score, error=error, notebook_seed=own_seed)
 
     cells, manual = _read_grades(db_url, student, assignment, layout)
     score = round(sum(c["score"] for c in cells.values()), 6)
-    problems = _resource_problems(workdir / "autograded" / student / assignment / path.name, timeout)
+    problems = _resource_problems(workdir / "autograded" / student / assignment / found.notebook, timeout)
     if deaths:
         problems.insert(0, (
             f"the kernel died in {_deaths(deaths)}; graded again without {'that cell' if len(deaths) == 1 else 'those cells'}"
             ", which score 0, while every other cell kept its points"
         ))
-    return NotebookGrade(score, max_score, cells, "; ".join(problems) or None, manual=manual)
+    return NotebookGrade(score, max_score, cells, "; ".join(problems) or None, manual=manual, notebook_seed=own_seed)
+
+
+def _notebook_seed(seed, notebook):
+    """A notebook's own seed: 32 bits of sha256 of the run's seed and the notebook's bytes. The same
+    run seed gives the same notebook the same inputs (--seed reproduces a run); a changed notebook,
+    other inputs than its feedback showed."""
+    digest = hashlib.sha256(b"nn273 notebook seed\0" + str(int(seed)).encode() + b"\0" + notebook)
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+class Tampered(RuntimeError):
+    """The run's tests changed on disk while it graded: a notebook is never judged by other tests."""
+
+
+def _check_trusted(trusted, assignment):
+    """In the process that grades a notebook, before and after it: the solution's snapshot and the
+    hidden tests' code must still be what the run began with; `TrustedNotebook` then takes that
+    snapshot only if its bytes have the run's sha256, and keeps it in memory."""
+    path = trusted.path(assignment)
+    expected = trusted.solutions[assignment]
+    try:
+        digest = _digest(intake.read_regular(path, intake.MAX_NOTEBOOK_BYTES, single=False))
+    except OSError as exc:
+        digest = f"unreadable ({exc})"
+    if digest != expected:
+        raise Tampered(
+            f"the run's snapshot of the {assignment} solution ({path}) changed while the run graded (sha256 "
+            f"{digest[:16]}..., the run began with {expected[:16]}...), so this notebook is not graded with other "
+            "tests. Something wrote into the workdir: look for a submission that escaped its sandbox, then "
+            "grade again (a new run snapshots solutions/ afresh)"
+        )
+    TrustedNotebook.expect(path, expected)
+    try:
+        hidden = _hidden_tests_digest()
+    except (OSError, ValueError) as exc:
+        hidden = f"unreadable ({exc})"
+    if hidden != trusted.hidden:
+        raise Tampered(
+            f"the hidden tests' code ({_HIDDEN}) changed while the run graded (sha256 {hidden[:16]}..., the run "
+            f"began with {trusted.hidden[:16]}...), so this notebook is not graded with other tests. If you "
+            "changed them, grade again; if not, look for a submission that escaped its sandbox"
+        )
 
 
 def _deaths(deaths):
@@ -477,7 +558,7 @@ def _deaths(deaths):
 def _layout(solution):
     """[(grade_id, points, manual)] of the graded cells of a solution notebook, in notebook order;
     manual: an answer graded by hand (an nbgrader cell that is both a solution and graded)."""
-    nb = nbformat.read(solution, as_version=4)
+    nb = nbformat.reads(_read_text(solution, missing=False), as_version=4)
     cells = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -491,9 +572,10 @@ def _max_score(layout):
     return sum(points for _, points, manual in layout if not manual)
 
 
-def _unreadable(path):
+def _unreadable(data):
+    """Why the notebook's bytes `data` are not a notebook nbgrader can grade, or None."""
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as exc:  # JSON errors, wrong format version, binary files...
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
     if not isinstance(nb.get("cells"), list):
@@ -544,9 +626,10 @@ def _read_grades(db_url, student, assignment, layout):
 
 def _resource_problems(autograded, timeout):
     """Cells stopped by the time limit or the memory cap: they are graded, and also named."""
-    if not autograded.is_file():
+    text = _read_text(autograded)  # in the kernel's folder: not through a link it may have left
+    if text is None:
         return []
-    nb = nbformat.read(autograded, as_version=4)
+    nb = nbformat.reads(text, as_version=4)
     problems = tamper_notes(nb)  # cells whose nbgrader metadata the submission changed (metadata.py)
     for index, cell in enumerate(nb.cells):
         name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
@@ -645,28 +728,71 @@ def _digest(data):
 
 
 def _hidden_tests_digest():
-    """The grader's side of the hidden tests (autograder/hidden/): a fix there grades again."""
+    """The grader's side of the hidden tests (autograder/hidden/): a fix there grades again. A link
+    there is refused, not followed: each notebook's check (`_check_trusted`) reads these files."""
     digest = hashlib.sha256()
-    for path in sorted(_HIDDEN.rglob("*.py")):
-        digest.update(str(path.relative_to(_HIDDEN)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for root, dirs, names in os.walk(_HIDDEN):  # links to folders are listed among dirs, not entered
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names + [d for d in dirs if os.path.islink(os.path.join(root, d))]):
+            path = Path(root) / name
+            if path.is_symlink() or name.endswith(".py"):
+                data = intake.read_regular(path, intake.MAX_NOTEBOOK_BYTES, single=False)  # refuses a link
+                digest.update(str(path.relative_to(_HIDDEN)).encode() + b"\0" + data + b"\0")
     return digest.hexdigest()
 
 
-def _fingerprint(folder, solution, tests, options):
-    """What a submission's grade depends on: its files (as copied into nbgrader's submitted/), the
-    solution, the hidden tests, the seed and the options."""
-    digest = hashlib.sha256(json.dumps([solution, tests, options], sort_keys=True).encode())
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
-            if path.is_file() and not {".ipynb_checkpoints", "__pycache__"} & set(relative.parts):
-                digest.update(str(relative).encode() + b"\0" + _digest(path.read_bytes()).encode())
+@dataclass(frozen=True)
+class _Trusted:
+    """What a run grades with, fixed at its start: the folder of its snapshot of the solutions (in
+    the workdir, which no sandbox sees), each snapshot's sha256, and the hidden tests' digest."""
+
+    snapshot: str
+    solutions: dict
+    hidden: str
+
+    def path(self, assignment):
+        return os.path.join(self.snapshot, assignment, f"{assignment}.ipynb")
+
+
+def _snapshot(course, assignments, workdir):
+    """Copy each assignment's solution into WORKDIR/solutions-snapshot/ as read now (not through a
+    link), for every process of the run to judge with; a _Trusted of it."""
+    folder = Path(workdir) / _SNAPSHOT
+    shutil.rmtree(folder, ignore_errors=True)
+    solutions = {}
+    for assignment in assignments:
+        data = intake.read_regular(course.solution_path(assignment), intake.MAX_NOTEBOOK_BYTES, single=False)
+        intake.write({f"{assignment}.ipynb": data}, folder / assignment)
+        solutions[assignment] = _digest(data)
+    return _Trusted(str(folder), solutions, _hidden_tests_digest())
+
+
+def _fingerprint(submissions, student, assignment, solution, tests, options):
+    """What a submission's grade depends on: the files intake takes from it (autograder/intake.py)
+    and what it refused or left, the solution, the hidden tests, the seed and the options."""
+    found = intake.look(submissions, student, assignment)
+    files = intake.take(submissions, found)
+    listed = [found.refused, found.not_copied, found.problem]
+    digest = hashlib.sha256(json.dumps([solution, tests, options, listed], sort_keys=True).encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + _digest(files[name]).encode())
     return digest.hexdigest()
+
+
+def _read_text(path, missing=True):
+    """The text of the plain file `path`, read without following a link; None if there is none
+    (`missing`), or the error raised."""
+    try:
+        return intake.read_regular(path, intake.MAX_NOTEBOOK_BYTES, single=False).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        if missing:
+            return None
+        raise
 
 
 def _read_run(workdir):
     try:
-        record = json.loads((workdir / _RUN).read_text())
+        record = json.loads(_read_text(workdir / _RUN, missing=False))
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
@@ -698,7 +824,7 @@ def _load_result(workdir, db_url, student, assignment, fingerprint, layout):
     """The grade kept by an earlier run for this very submission, or None. Its free-text answers are
     read again from the gradebook, where a grader may have scored them since."""
     try:
-        data = json.loads((workdir / _RESULTS / student / f"{assignment}.json").read_text())
+        data = json.loads(_read_text(workdir / _RESULTS / student / f"{assignment}.json", missing=False))
         if data["fingerprint"] != fingerprint:
             return None
         grade = NotebookGrade(**{f.name: data["grade"][f.name] for f in fields(NotebookGrade)})

@@ -56,7 +56,8 @@ def format_summary(report, bins=10, names=4, groups=5, width=30):
     of `bins` bars up to `width` characters, mean, median, full marks), the submissions not graded or
     graded with a note (grouped by the first line of the error, at most `groups` groups of at most
     `names` names each, the rest counted), the flags (a graded function where a forbidden library was
-    seen), and what awaits grading by hand."""
+    seen), what intake refused (flags, every student named) or did not copy, and what awaits grading
+    by hand."""
     by_assignment = defaultdict(dict)
     for student, by_a in report.items():
         for assignment, grade in by_a.items():
@@ -90,6 +91,7 @@ def _summary_block(assignment, grades, bins, names, groups, width):
     if flagged:
         lines.append(f"  flags, a forbidden library seen ({len(flagged)}; the evidence is in the JSON report):")
         lines += _grouped({s: ", ".join(sorted({f["function"] for f in g.flags})) for s, g in flagged.items()}, names, groups)
+    lines += _intake(grades, names)
     waiting = {s: g.awaiting_manual for s, g in grades.items() if g.awaiting_manual}
     if waiting:
         lines.append(
@@ -97,6 +99,30 @@ def _summary_block(assignment, grades, bins, names, groups, width):
             "(nbgrader's formgrader in the workdir)"
         )
     return "\n".join(lines)
+
+
+def _intake(grades, names):
+    """What grade refused or left in the submission folders (autograder/intake.py). A refused entry
+    (a link, a FIFO, a device, a second name of a file) is a flag: each such student is named, with
+    what the entries were; files not copied (code, folders, ...) are only counted per student."""
+    lines = []
+    refused = {s: g.refused for s, g in grades.items() if g.refused}
+    if refused:
+        lines.append(
+            f"  flags, links or special files refused at intake, never opened ({len(refused)}; the JSON report "
+            "lists them):"
+        )
+        for student in sorted(refused):
+            what = ", ".join(f"{r['path']} ({r['reason'].split(': ')[0]})" for r in refused[student])
+            lines.append(f"    {student}: {what[:200]}")
+    left = {s: g.not_copied for s, g in grades.items() if g.not_copied}
+    if left:
+        lines.append(f"  files not copied beside the notebook ({len(left)}; the reasons are in the JSON report):")
+        texts = {s: ", ".join(e["path"] for e in entries) for s, entries in left.items()}
+        lines += [f"    {s}: {texts[s][:100]}" for s in sorted(texts)[:names]]
+        if len(texts) > names:
+            lines.append(f"    ... and {len(texts) - names} more")
+    return lines
 
 
 def _histogram(scores, top, bins, width):
