@@ -312,7 +312,8 @@ def _check_entry(client, cells, entry):
         ok = not failed
         detail = "passes " + " and ".join(outcomes) if ok else "; ".join(f"{t} fails: {p}" for t, p in failed.items())
     elif entry.cheat:
-        passed = [t for t, p in outcomes.items() if not p]
+        # an evasion's answer is right: only the hidden test, which holds the rule, must reject it
+        passed = [t for t, p in outcomes.items() if not p and not (entry.evasion and t.startswith("test_"))]
         ok = not passed
         detail = "earns nothing: " + "; ".join(f"{t}: {p}" for t, p in outcomes.items()) if ok else f"earns {' and '.join(passed)}"
     else:

@@ -10,6 +10,11 @@ A `Cheat` is a `Wrong` that also attacks the grading itself (it patches numpy, t
 builtins or IPython, or returns objects that pretend to be right): it must earn neither test's point.
 Cheats run only in a grading kernel, never in-process (tests/test_hidden_*.py skip them).
 
+An `Evasion` is a cheat whose answer is right but made with what the exercise forbids (torch in a
+NumPy exercise), out of sight of any check made in the student's kernel (in a thread, after
+`sys.setprofile(None)`): the hidden test, which holds the rule, must reject it; the visible test,
+which does not, may pass it.
+
 A `Wrong` entry's `explain` is what a student whose result equals the entry's is told, in the hidden
 test's failure and the feedback page ("Diagnosis: ..."; see autograder/hidden/harness.py): the
 mistake in a sentence, addressed to the student, never the right code.
@@ -18,7 +23,7 @@ mistake in a sentence, addressed to the student, never the right code.
 from dataclasses import dataclass
 from importlib import import_module
 
-__all__ = ["Cheat", "Entry", "Right", "Wrong", "entries"]
+__all__ = ["Cheat", "Entry", "Evasion", "Right", "Wrong", "entries"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Entry:
     right: bool
     cheat: bool = False
     explain: str = ""  # a Wrong's student-facing account of the mistake, for a diagnosis
+    evasion: bool = False  # a cheat that only the hidden test must reject (see Evasion)
 
 
 def Wrong(function, description, source, explain=""):
@@ -45,6 +51,12 @@ def Right(function, description, source):
 def Cheat(function, description, source):
     """A submission out to forge the grade of `function`: both of its test cells must fail."""
     return Entry(function, description, source, right=False, cheat=True)
+
+
+def Evasion(function, description, source):
+    """A right answer made with a forbidden library out of sight of the kernel's own checks: the
+    hidden test of `function` must reject it."""
+    return Entry(function, description, source, right=False, cheat=True, evasion=True)
 
 
 def entries(assignment):

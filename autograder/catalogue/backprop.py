@@ -6,7 +6,7 @@ torch, `activation`, `activation_grad` and `mlp_forward` come from nn273.mlp (02
 linear_backward, mse_loss, ...) are the solution's.
 """
 
-from . import Right, Wrong
+from . import Evasion, Right, Wrong
 from .cheats import cheats
 
 __all__ = ["ENTRIES"]
@@ -359,7 +359,7 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
 """),
     # Autograd out of sight of a check made in the student's own kernel (a profile hook sees the
     # calling thread only, and the student can switch it off): graded in a kernel without torch.
-    Wrong("mlp_loss_and_grads", "autograd in a thread of its own", """\
+    Evasion("mlp_loss_and_grads", "autograd in a thread of its own", """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     import threading
     box = {}
@@ -368,7 +368,7 @@ def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     worker.join()
     return box["result"]
 """),
-    Wrong("mlp_loss_and_grads", "autograd after switching the profile hook off (sys.setprofile(None))", """\
+    Evasion("mlp_loss_and_grads", "autograd after switching the profile hook off (sys.setprofile(None))", """\
 def mlp_loss_and_grads(X, Y, params, hidden, output, loss):
     import sys
     sys.setprofile(None)

@@ -8,7 +8,7 @@ arguments. The entries of an `answer_<name>` are values assigned to it, the answ
 the notebook.
 """
 
-from . import Right, Wrong
+from . import Evasion, Right, Wrong
 from .cheats import cheats
 
 __all__ = ["ENTRIES"]
@@ -142,7 +142,7 @@ def conv_output_size(n, k, stride=1, pad=0):
     # ------------------------------------------------------------------------ conv2d_forward
     # torch out of sight of a check made in the student's own kernel (a profile hook sees the calling
     # thread only, and the student can switch it off): graded in a kernel without torch.
-    Wrong("conv2d_forward", "torch's conv2d in a thread of its own", """\
+    Evasion("conv2d_forward", "torch's conv2d in a thread of its own", """\
 def conv2d_forward(x, w, b, stride=1, pad=0):
     import threading
     box = {}
@@ -154,7 +154,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     worker.join()
     return box["out"], (np.asarray(x, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float), stride, pad)
 """),
-    Wrong("conv2d_forward", "torch's conv2d after switching the profile hook off (sys.setprofile(None))", """\
+    Evasion("conv2d_forward", "torch's conv2d after switching the profile hook off (sys.setprofile(None))", """\
 def conv2d_forward(x, w, b, stride=1, pad=0):
     import sys
     sys.setprofile(None)
