@@ -32,7 +32,9 @@ from hostile import (
     FULL_MARKS,
     ROOT,
     Context,
+    launcher_marker,
     leftover_processes,
+    outside_file,
     solution,
     submit,
     write_targets,
@@ -115,6 +117,77 @@ def _autograded(ctx, student):
     return ctx.workdir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
+def _all_text(path):
+    """Every output and every cell's source of a notebook, as one text ('' if there is no notebook)."""
+    return path.read_text(errors="replace") if path.is_file() else ""
+
+
+def _live_outputs(path):
+    """(cell, mime type) of every output that a browser would run or render as HTML."""
+    if not path.is_file():
+        return []
+    nb = nbformat.read(path, as_version=4)
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            for mime in out.get("data", {}):
+                if mime not in ("text/plain", "image/png", "image/jpeg"):
+                    found.append((index, mime))
+        if cell.cell_type in ("markdown", "raw") and re.search(r"<script|javascript:|onerror=", cell.source, re.I):
+            found.append((index, cell.cell_type))
+    return found
+
+
+class PeakMemory:
+    """The largest resident memory (VmHWM) of this process and of every grading process it started
+    (grade's workers), sampled every 0.2 s while grading runs; kernels are not counted (they are the
+    sandbox's, capped apart)."""
+
+    def __init__(self):
+        self.peak_mb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+    def _sample(self):
+        me = os.getpid()
+        while not self._stop.wait(0.2):
+            for pid in [me, *_children(me)]:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+                if found:
+                    self.peak_mb = max(self.peak_mb, int(found.group(1)) // 1024)
+
+
+def _children(pid):
+    """The grading processes among pid's children: Python processes (grade's workers), not kernels."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except OSError:
+            pass
+    workers = []
+    for child in found:
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"multiprocessing" in b" ".join(argv) or b"spawn_main" in b" ".join(argv):
+            workers.append(child)
+    return workers
+
+
 def _stream_text(path):
     """All stream output of a notebook, as one text ('' if there is no such notebook)."""
     if not path.is_file():
@@ -153,6 +226,11 @@ class Batch:
     written: set = field(default_factory=set)  # host paths found written by write_files
     writable: set = field(default_factory=set)  # course files write_files could open for writing
     huge_sizes: list = field(default_factory=list)  # bytes of huge_output's autograded notebook, per run
+    flood_sizes: dict = field(default_factory=dict)  # bytes of the flooding cases' autograded notebooks
+    links_text: str = ""  # everything the links case's autograded notebook holds
+    live_outputs: list = field(default_factory=list)  # html_js's outputs and cells a browser would run
+    launcher_ran: str | None = None  # what the shipped launcher wrote on the host, if it ever ran
+    grader_peak_mb: list = field(default_factory=list)  # the grading processes' peak memory, per run
     peak_rss_mb: list = field(default_factory=list)  # the grader's peak memory, after each run
     connections: list = field(default_factory=list)
     processes: list = field(default_factory=list)
@@ -178,6 +256,13 @@ class Batch:
         self.writable |= {line[9:] for line in text.splitlines() if line.startswith("WRITABLE ")}
         huge = _autograded(ctx, "huge_output")
         self.huge_sizes.append(huge.stat().st_size if huge.is_file() else None)
+        for name in ("iopub_flood", "metadata_flood", "node_bomb"):
+            path = _autograded(ctx, name)
+            self.flood_sizes[name] = path.stat().st_size if path.is_file() else None
+        self.links_text = _all_text(_autograded(ctx, "links"))
+        self.live_outputs = _live_outputs(_autograded(ctx, "html_js"))
+        marker = launcher_marker(ctx)
+        self.launcher_ran = marker.read_text() if marker.exists() else None
         self.peak_rss_mb.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
@@ -226,8 +311,10 @@ def batch(tmp_path_factory):
         options, folder = {}, ctx.submissions
         for _ in range(2):
             start = time.monotonic()
-            report = grade_submissions(folder, workdir=ctx.workdir, **options)
+            with PeakMemory() as memory:
+                report = grade_submissions(folder, workdir=ctx.workdir, **options)
             result.seconds.append(time.monotonic() - start)
+            result.grader_peak_mb.append(memory.peak_mb)
             result.reports.append(report)
             result.seeds.append(run_seed(report))
             if len(result.reports) == 1:
@@ -306,6 +393,61 @@ def test_runaway_cells_are_named(batch):
     assert os_exit.score is not None and "the kernel died in cell #" in (os_exit.error or ""), os_exit.error
 
 
+def test_nothing_the_submission_ships_runs_outside_the_sandbox(batch):
+    assert batch.launcher_ran is None, f"the shipped launcher ran on the host: {batch.launcher_ran}"
+    shipped = batch.grade("ship_launcher")
+    assert shipped.score == 0.0
+    left = {entry["path"].split("/")[0] for entry in shipped.not_copied}
+    assert {"autograder", "kernelside", "sitecustomize.py", "usercustomize.py", "numpy.py", "nn273.pth"} <= left, left
+
+
+def test_links_and_special_files_are_refused_unread(batch):
+    links = batch.grade("links")
+    assert links.score == FULL_MARKS
+    refused = {entry["path"] for entry in links.refused}
+    assert {"data.json", "helpers.py", "grades.db", "zeros.npy", "folder", "copy.csv", "pipe.csv", "socket.txt"} <= refused
+    leaked = [s for s in _secret_snippets() if s in batch.links_text]
+    assert leaked == [] and batch.ctx.token not in batch.links_text.replace(f"launcher-ran-{batch.ctx.token}", "")
+
+
+def test_reports_say_only_what_the_grader_saw(batch):
+    forged = batch.grade("forged_notes")
+    assert forged.score == FULL_MARKS
+    assert "ran longer than" not in (forged.error or "") and "out of memory" not in (forged.error or ""), forged.error
+
+
+def test_student_html_and_javascript_are_inert(batch):
+    assert batch.grade("html_js").score == FULL_MARKS
+    assert batch.live_outputs == []
+
+
+def test_tampered_metadata_is_graded_with_a_note(batch):
+    tampered = batch.grade("tampered_metadata")
+    assert tampered.score == 0.0, tampered.error
+    assert "metadata" in (tampered.error or ""), tampered.error
+
+
+def test_floods_end_and_stay_small(batch):
+    assert batch.grade("iopub_flood").score is not None
+    assert batch.grade("metadata_flood").score == FULL_MARKS
+    assert batch.grade("node_bomb").score == 0.0
+    assert all(size is not None and size < 5 * 2**20 for size in batch.flood_sizes.values()), batch.flood_sizes
+    assert max(batch.grader_peak_mb) < 1024, batch.grader_peak_mb
+
+
+def test_a_sandbox_is_capped_as_a_whole(batch):
+    forked, bomb = batch.grade("forked_memory"), batch.grade("fork_bomb")
+    assert forked.score == FULL_MARKS and "held more than" in (forked.error or ""), forked.error
+    assert bomb.score == FULL_MARKS and "processes" in (bomb.error or ""), bomb.error
+
+
+def test_a_cell_that_ignores_interrupts_or_kills_costs_only_itself(batch):
+    stubborn = batch.grade("ignore_interrupt")
+    assert stubborn.score == FULL_MARKS and stubborn.error, stubborn.error
+    slow = batch.grade("slow_deaths")
+    assert slow.score == FULL_MARKS and "died" in (slow.error or ""), slow.error
+
+
 def test_summary(batch, capsys):
     """Not a check: the table and the figures (`pytest tests/test_tamper.py -s` shows them)."""
     rows = [("case", "kind", "honest", "score", "error")]
@@ -331,6 +473,9 @@ def test_summary(batch, capsys):
         f"connections: {len(batch.connections)}",
         f"processes left: {len(batch.processes)}",
         f"huge_output's autograded notebook: {sizes}; peak memory of the grade process (the one writer): {batch.peak_rss_mb} MB",
+        f"flooding cases' autograded notebooks: "
+        + ", ".join(f"{k} {'--' if v is None else f'{v / 2**20:.2f} MB'}" for k, v in batch.flood_sizes.items()),
+        f"peak memory of the grading processes (grade and its workers), per run: {batch.grader_peak_mb} MB",
         f"seeds: {batch.seeds}; grading time per run: {', '.join(f'{s:.0f} s' for s in batch.seconds)}",
     ]
     with capsys.disabled():
