@@ -19,6 +19,7 @@ from .sandbox import KINDS, Sandbox
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
+    "DEFAULT_NOTEBOOK_BUDGET",
     "DEFAULT_TIMEOUT",
     "EXCHANGE",
     "EXCHANGE_VARIABLE",
@@ -33,6 +34,11 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
+# Seconds for all the runs of one notebook (autograder/execute.py). The slowest solution of the
+# course (04_conv) takes 32 s to grade on a busy machine, 07_sgd 18 s: 600 s leaves an honest notebook
+# a margin of twenty, and holds a submission that stalls (slow cells, deaths that cost reruns) to
+# ten minutes, not hours.
+DEFAULT_NOTEBOOK_BUDGET = 600.0
 DEFAULT_MEMORY_MB = 4096  # address-space cap of a grading kernel
 GRADER_KERNEL = "nn273-grader"
 ALEMBIC_HEAD_VARIABLE = "NN273_NBGRADER_ALEMBIC_HEAD"
@@ -103,11 +109,12 @@ def exchange_config(c, root=None):
     return c
 
 
-def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
+def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None, notebook_budget=False):
     """Make nbgrader's autograde judge test cells in the grader (autograder/execute.py).
 
     `JudgedExecute` takes the place of nbgrader's `Execute` and keeps its settings (timeout, kernel);
-    the other steps, `SaveAutoGrades` among them, stay as nbgrader orders them.
+    the other steps, `SaveAutoGrades` among them, stay as nbgrader orders them. `notebook_budget`:
+    seconds for all the runs of a notebook (None: no budget; not given: JudgedExecute's default).
     """
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
@@ -124,6 +131,8 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
     c.JudgedExecute.shutdown_kernel = "immediate"
     if runtime_root:
         c.JudgedExecute.runtime_root = str(runtime_root)
+    if notebook_budget is not False:
+        c.JudgedExecute.notebook_budget = None if notebook_budget is None else float(notebook_budget)
     return c
 
 

@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import warnings
@@ -40,6 +41,7 @@ from nbgrader.apps import NbGraderAPI
 from .config import (
     ALEMBIC_HEAD_VARIABLE,
     DEFAULT_MEMORY_MB,
+    DEFAULT_NOTEBOOK_BUDGET,
     DEFAULT_TIMEOUT,
     exchange_root,
     grader_kernel,
@@ -49,7 +51,7 @@ from .config import (
     replay_config,
 )
 from .course import ASSIGNMENTS, COURSE, WORKDIR
-from .execute import DIED_IN, EXECUTED, FLAGS, SKIP
+from .execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, RUNS
 from .hidden import harness
 from .kernel_site import write_site
 from .sandbox import find_sandbox
@@ -137,6 +139,7 @@ def grade_submissions(
     jobs=None,
     force=False,
     scheduler=None,
+    notebook_budget=DEFAULT_NOTEBOOK_BUDGET,
 ):
     """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
 
@@ -153,6 +156,9 @@ def grade_submissions(
     `if __name__ == "__main__":` guard of multiprocessing's spawn start method. `scheduler`, a Dask
     scheduler's address (tcp://HOST:PORT), sends each submission to that cluster's workers instead,
     which must see the repository, its Python, SUBMISSIONS and the workdir at the same paths.
+    `timeout` is each cell's limit in seconds; `notebook_budget` the seconds all the runs of one
+    notebook may take (reruns after a kernel death too; None: no budget): once spent, the kernel is
+    ended and the cells not yet run score zero.
     """
     if scheduler is not None and jobs is not None:
         raise ValueError(
@@ -162,13 +168,18 @@ def grade_submissions(
     jobs = max(1, os.cpu_count() or 1) if jobs is None else int(jobs)
     if jobs < 1:  # before anything is touched
         raise ValueError(f"jobs must be 1 or more (worker processes grading side by side); got {jobs}")
+    if notebook_budget is not None and not float(notebook_budget) > 0:
+        raise ValueError(
+            f"notebook_budget must be a number of seconds above 0 (or None for no budget); got {notebook_budget}"
+        )
     submissions = Path(submissions)
     plan, problems = scan_submissions(submissions, course, assignments)
     box = find_sandbox(sandbox)
     workdir = _open_workdir(Path(workdir), force)
     recorded = _read_run(workdir)
     seed = int(seed) if seed is not None else recorded.get("seed", secrets.randbits(32))
-    options = {"seed": seed, "sandbox": box.kind, "timeout": timeout, "memory_mb": memory_mb, "feedback": bool(feedback)}
+    options = {"seed": seed, "sandbox": box.kind, "timeout": timeout, "memory_mb": memory_mb, "feedback": bool(feedback),
+               "notebook_budget": None if notebook_budget is None else float(notebook_budget)}
     config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
     _write_formgrader_config(workdir, config)
     # The kernels' connection files and sockets: in a short folder of the temp dir, not the workdir,
@@ -181,7 +192,7 @@ def grade_submissions(
 
 
 def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler):
-    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime, notebook_budget=options["notebook_budget"])
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
 
@@ -224,7 +235,7 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
 
 def _grade_work(submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
                 layouts, fingerprints, grades, work, pool):
-    seed, timeout, feedback = options["seed"], options["timeout"], options["feedback"]
+    seed, timeout, feedback, budget = options["seed"], options["timeout"], options["feedback"], options["notebook_budget"]
 
     def finished(student, assignment, grade):
         grades[(student, assignment)] = grade
@@ -245,10 +256,10 @@ def _grade_work(submissions, course, workdir, runtime, plan, problems, box, opti
         _template_gradebook(workdir)
         recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
         if scheduler is not None:  # each worker makes its kernels' runtime folder on its own machine
-            shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, _environment())
+            shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, _environment(), budget)
             _grade_on_cluster(scheduler, work, shared, recorder, layouts, seed, box, finished)
             return _report(plan, problems, grades)
-        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, _environment())
+        shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, _environment(), budget)
         futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
         _gather(futures, as_completed, recorder, layouts, seed, box, finished)
         return _report(plan, problems, grades)
@@ -358,7 +369,8 @@ def _failed(layout, exc, seed, box):
 
 
 # ------------------------------------------------------------------- side by side: workers, one writer
-def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, environment=None):
+def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, environment=None,
+                      budget=DEFAULT_NOTEBOOK_BUDGET):
     """In a worker process: grade one notebook in a course folder of its own (a copy of the
     gradebook as it was before grading, a kernel of its own); returns its grade and the graded
     notebook, which the one writer records in the course's gradebook (None: nothing to record).
@@ -367,7 +379,8 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     if runtime is None:  # on a cluster's worker: a short folder of this machine's temp dir
         runtime = tempfile.mkdtemp(prefix="nn273-kernels-")
         try:
-            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox)
+            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox,
+                                     budget=budget)
         finally:
             shutil.rmtree(runtime, ignore_errors=True)
     workdir = Path(workdir)
@@ -377,7 +390,7 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     shutil.copy(workdir / _TEMPLATE, scratch / "gradebook.db")
     box = find_sandbox(sandbox)
     config = nbgrader_config(course, workdir=scratch, release=workdir / "release", timeout=timeout)
-    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime, notebook_budget=budget)
     api = NbGraderAPI(config=config)
     harness.set_seed(seed)
     layout = layouts[assignment]
@@ -438,14 +451,19 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
     target = workdir / "submitted" / student / assignment
     shutil.rmtree(target, ignore_errors=True)  # graded before, by an earlier run in this workdir
     shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    key, deaths = (student, assignment, assignment), []
+    # Every run of the notebook shares one time budget, from the first run's start (JudgedExecute
+    # reads RUNS); a death in a cell that matters is rerun without that cell, at most MAX_RERUNS
+    # times, and the last run ends at any death with the grades it has.
+    key, deaths, started = (student, assignment, assignment), [], time.monotonic()
     while True:
-        SKIP[key] = {death["index"]: death["why"] for death in deaths}
+        skip = {death["index"]: death["why"] for death in deaths}
+        RUNS[key] = {"skip": skip, "started": started, "last": len(deaths) == MAX_RERUNS}
         try:
             result = api.autograde(assignment, student, force=True, create=True)
         finally:
-            SKIP.pop(key, None)
+            RUNS.pop(key, None)
         death = DIED_IN.pop(key, None)
+        observed = OBSERVED.pop(key, {})
         if result["success"] or death is None or len(deaths) == MAX_RERUNS:
             break
         deaths.append(death)  # run it again without that cell
@@ -460,7 +478,7 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
 
     cells, manual = _read_grades(db_url, student, assignment, layout)
     score = round(sum(c["score"] for c in cells.values()), 6)
-    problems = _resource_problems(workdir / "autograded" / student / assignment / path.name, timeout)
+    problems = _resource_problems(observed)
     if deaths:
         problems.insert(0, (
             f"the kernel died in {_deaths(deaths)}; graded again without {'that cell' if len(deaths) == 1 else 'those cells'}"
@@ -504,8 +522,8 @@ def _explain_failure(result):
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")
     if "DeadKernelError" in text or "Kernel died" in text:
         return (
-            "the kernel died while running this notebook, in a hidden test or a cell that depends on one "
-            "(the process exited, crashed, or was killed for memory), so nbgrader recorded no grades"
+            "the kernel died while running this notebook, before its first cell (the process exited, crashed, "
+            "or was killed for memory), so nbgrader recorded no grades"
         )
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     # the exception that stopped nbgrader, the last line of its traceback in the log
@@ -541,21 +559,26 @@ def _read_grades(db_url, student, assignment, layout):
     return cells, manual
 
 
-def _resource_problems(autograded, timeout):
-    """Cells stopped by the time limit or the memory cap: they are graded, and also named."""
-    if not autograded.is_file():
-        return []
-    problems = []
-    nb = nbformat.read(autograded, as_version=4)
-    for index, cell in enumerate(nb.cells):
-        name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            if out.get("ename") == "CellTimeoutError":
-                problems.append(f"cell '{name}' ran longer than the {timeout} s limit per cell and was stopped")
-            elif out.get("ename") == "MemoryError":
-                problems.append(f"cell '{name}' ran out of memory (MemoryError) and was stopped")
+def _resource_problems(observed):
+    """What the grader itself saw go wrong in the notebook's last run (execute.OBSERVED): cells its
+    timer stopped, memory near the kernel's cap, a death that ended the run, the time budget running
+    out. Never the names of errors in the notebook, which a submission can raise as it likes."""
+    problems = [
+        f"{t['cell']} ran longer than the {t['limit']:g} s limit per cell and was stopped"
+        for t in observed.get("timeouts", [])
+    ]
+    problems += [f"{m['cell']} ran out of memory: {m['evidence']}" for m in observed.get("memory", [])]
+    ended, budget = observed.get("ended"), observed.get("budget")
+    if ended:
+        problems.append(
+            f"the kernel died in {ended['cell']} ({ended['why']}); that cell and every later one did not run "
+            f"(their tests score 0), and no rerun followed: {ended['no_rerun']}"
+        )
+    if budget:
+        problems.append(
+            f"the notebook's time budget of {budget['seconds']:g} s ran out in {budget['cell']}; that cell was "
+            "stopped and the cells after it did not run (their tests score 0)"
+        )
     return problems
 
 
