@@ -182,6 +182,7 @@ class JudgedExecute(Execute):
         # the run's state: its notebook (None in a `session`), whether a rerun may follow, its
         # deadline, the cells' ending once the run has ended (ename, text), what the grader saw
         self._key, self._last, self._deadline, self._ended = None, True, None, None
+        self._run_started = time.monotonic()
         self._observed = {"timeouts": [], "memory": [], "ended": None, "budget": None}
         self._limit, self._fired = None, None  # the running cell's (seconds, set by the budget); its timer fired
         self._submitted = {
@@ -236,14 +237,12 @@ class JudgedExecute(Execute):
             return self._out_of_time(cell, grade_id, name), self.resources
         except _Unresponsive as exc:  # a judged cell whose kernel ignored the interrupt
             cell.outputs = exc.outputs
-            return self._died(cell, grade_id, index, name, exc.why, exc)
+            return self._died(cell, grade_id, index, name, _ignored(self._limit[0]), exc, "CellTimeoutError")
         except CellTimeoutError as exc:  # nbclient's wait for the end of a cell's output ran out
             self._end_kernel()
             if self._fired is not None:
-                why = f"it ran longer than the {self._fired:g} s limit per cell and ignored the interrupt, so the grader ended its kernel"
-                cell.outputs.append(_error("CellTimeoutError", f"this cell {why}"))
-            else:
-                why = f"its output was still arriving {self.iopub_timeout} s after it ended, so the grader ended its kernel"
+                return self._died(cell, grade_id, index, name, _ignored(self._fired), exc, "CellTimeoutError")
+            why = f"its output was still arriving {self.iopub_timeout} s after it ended, so the grader ended its kernel"
             return self._died(cell, grade_id, index, name, why, exc)
         except DeadKernelError as exc:
             return self._died(cell, grade_id, index, name, why_it_died(_exit_status(self.km), self.sandboxed), exc)
@@ -255,17 +254,19 @@ class JudgedExecute(Execute):
         self.end_strays()
         return cell, self.resources
 
-    def _died(self, cell, grade_id, index, name, why, exc):
+    def _died(self, cell, grade_id, index, name, why, exc, ename=KERNEL_DIED):
         """The kernel died in this cell: a rerun without it if the cell matters and one may follow
-        (DeadKernelError), else the run ends here and the notebook is graded as it stands."""
+        (DeadKernelError), else the run ends here and the notebook is graded as it stands; the
+        cell's error output is `ename`'s."""
         if self._key is None:  # a `session`: its caller decides
             raise DeadKernelError(f"the kernel died in {name}: {why}") from exc
         if not self._matters(cell, grade_id):
             no_rerun = "a rerun is for a graded cell or one that defines a graded function, not for this one"
         elif self._last:
             no_rerun = "this was the last run allowed"
-        elif self._time_left() <= 0:
-            no_rerun = "the notebook's time budget was spent"
+        elif self._time_left() <= time.monotonic() - self._run_started:
+            # a rerun would run out of time before it got this far: it could only lose points
+            no_rerun = "what was left of the notebook's time budget would not take a rerun this far"
         else:
             DIED_IN[self._key] = {"index": index, "cell": name, "why": why}
             raise DeadKernelError(f"the kernel died in {name}: {why}") from exc
@@ -273,7 +274,9 @@ class JudgedExecute(Execute):
         self._observed["ended"] = {"cell": name, "why": why, "no_rerun": no_rerun}
         self._ended = (KERNEL_DIED, f"not run: the kernel died in {name} ({why}), and no cell after it ran")
         text = f"the kernel died in this cell ({why}); no cell after it ran"
-        return self._stopped(cell, grade_id, KERNEL_DIED, text, keep=True), self.resources
+        if ename != KERNEL_DIED:  # a CellTimeoutError: the cell's own fault says it best
+            text = f"this cell {why}; no cell after it ran"
+        return self._stopped(cell, grade_id, ename, text, keep=True), self.resources
 
     def _out_of_time(self, cell, grade_id, name):
         """The notebook's budget is spent, in this cell: its kernel is ended and no cell runs after it."""
@@ -397,8 +400,7 @@ class JudgedExecute(Execute):
             raise _OutOfTime()
         if not self._kernel_answers(self.interrupt_grace):
             self._end_kernel()
-            why = f"it ran longer than the {seconds:g} s limit per cell and ignored the interrupt, so the grader ended its kernel"
-            raise _Unresponsive(why, [*outputs[:-1], _error("CellTimeoutError", f"this cell {why}")])
+            raise _Unresponsive(outputs[:-1])
         self._fired = seconds
         return outputs
 
@@ -462,15 +464,20 @@ class _OutOfTime(Exception):
 
 
 class _Unresponsive(Exception):
-    """A judged cell's kernel still ran the student's code after the interrupt, and was ended."""
+    """A judged cell's kernel still ran the student's code after the interrupt, and was ended;
+    `outputs`: what the cell had printed."""
 
-    def __init__(self, why, outputs):
-        super().__init__(why)
-        self.why, self.outputs = why, outputs
+    def __init__(self, outputs):
+        super().__init__("the kernel ignored the interrupt")
+        self.outputs = outputs
 
 
 def _error(ename, text):
     return new_output("error", ename=ename, evalue=text, traceback=[f"{ename}: {text}"])
+
+
+def _ignored(seconds):
+    return f"it ran longer than the {seconds:g} s limit per cell and ignored the interrupt, so the grader ended its kernel"
 
 
 def _cell_name(index, grade_id):
