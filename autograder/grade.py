@@ -481,7 +481,7 @@ def _grade_one(api, db_url, submissions, workdir, student, assignment, layout, t
     problems = _resource_problems(observed)
     if deaths:
         problems.insert(0, (
-            f"the kernel died in {_deaths(deaths)}; graded again without {'that cell' if len(deaths) == 1 else 'those cells'}"
+            f"the kernel died in {_deaths(deaths)}: graded again without {'that cell' if len(deaths) == 1 else 'those cells'}"
             ", which score 0, while every other cell kept its points"
         ))
     return NotebookGrade(score, max_score, cells, "; ".join(problems) or None, manual=manual)
@@ -562,7 +562,8 @@ def _read_grades(db_url, student, assignment, layout):
 def _resource_problems(observed):
     """What the grader itself saw go wrong in the notebook's last run (execute.OBSERVED): cells its
     timer stopped, memory near the kernel's cap, a death that ended the run, the time budget running
-    out. Never the names of errors in the notebook, which a submission can raise as it likes."""
+    out. Never the names of errors in the notebook, which a submission can raise as it likes. No note
+    holds "; ", which joins them (feedback.py splits there)."""
     problems = [
         f"{t['cell']} ran longer than the {t['limit']:g} s limit per cell and was stopped"
         for t in observed.get("timeouts", [])
@@ -571,12 +572,12 @@ def _resource_problems(observed):
     ended, budget = observed.get("ended"), observed.get("budget")
     if ended:
         problems.append(
-            f"the kernel died in {ended['cell']} ({ended['why']}); that cell and every later one did not run "
-            f"(their tests score 0), and no rerun followed: {ended['no_rerun']}"
+            f"the kernel died in {ended['cell']} ({ended['why']}), so that cell and every later one did not run "
+            f"(their tests score 0) and no rerun followed: {ended['no_rerun']}"
         )
     if budget:
         problems.append(
-            f"the notebook's time budget of {budget['seconds']:g} s ran out in {budget['cell']}; that cell was "
+            f"the notebook's time budget of {budget['seconds']:g} s ran out in {budget['cell']}: that cell was "
             "stopped and the cells after it did not run (their tests score 0)"
         )
     return problems

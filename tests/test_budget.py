@@ -16,11 +16,13 @@ import time
 import nbformat
 import pytest
 
+from autograder.__main__ import main
+from autograder.execute import defined_names
 from autograder.grade import grade_submissions
 from autograder.release import release
 from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells, with_new_cell
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 
 TIMEOUT = 3  # seconds per cell
 BUDGET = 20  # seconds per notebook, for every run of it
@@ -127,12 +129,14 @@ def autograded(work, student):
 
 
 # ------------------------------------------------------------------------------------- the budget
+@slow
 def test_honest_notebook_is_untouched_by_the_budget(budgeted):
     report, _, _ = budgeted
     honest = report["a_honest"][TOY]
     assert (honest.score, honest.error) == (6.0, None)
 
 
+@slow
 def test_slow_cells_stop_at_the_budget_with_a_grade(budgeted):
     report, took, work = budgeted
     slow = report["b_slow"][TOY]
@@ -146,6 +150,7 @@ def test_slow_cells_stop_at_the_budget_with_a_grade(budgeted):
     assert hidden.outputs[-1]["evalue"].startswith(f"not run: the notebook's time budget of {BUDGET} s ran out in cell #")
 
 
+@slow
 def test_slow_cells_and_deaths_stop_at_the_budget_with_a_grade(budgeted):
     report, took, _ = budgeted
     dies = report["c_slow_and_dies"][TOY]
@@ -156,6 +161,7 @@ def test_slow_cells_and_deaths_stop_at_the_budget_with_a_grade(budgeted):
 
 
 # ------------------------------------------------------------------------------ truthful notes
+@slow
 def test_forged_timeout_and_memory_errors_plant_no_note(observed):
     report, work = observed
     forged = report["forged"][TOY]
@@ -164,6 +170,7 @@ def test_forged_timeout_and_memory_errors_plant_no_note(observed):
     assert cells["hidden_square"].outputs[-1]["ename"] == "CellTimeoutError"  # the student's, judged as a failure
 
 
+@slow
 def test_real_timeouts_are_noted(observed):
     report, _ = observed
     real = report["real_timeouts"][TOY]
@@ -172,6 +179,7 @@ def test_real_timeouts_are_noted(observed):
     assert f"cell 'hidden_double' ran longer than the {TIMEOUT} s limit per cell and was stopped" in real.error
 
 
+@slow
 def test_real_memory_exhaustion_is_noted(observed):
     report, _ = observed
     real = report["real_memory"][TOY]
@@ -184,6 +192,7 @@ def test_real_memory_exhaustion_is_noted(observed):
 IGNORED = f"ran longer than the {TIMEOUT} s limit per cell and ignored the interrupt, so the grader ended its kernel"
 
 
+@slow
 def test_a_last_cell_that_ignores_the_interrupt_is_graded(observed):
     report, work = observed
     last = report["ignores_last"][TOY]
@@ -192,6 +201,7 @@ def test_a_last_cell_that_ignores_the_interrupt_is_graded(observed):
     assert autograded(work, "ignores_last")["#9"].outputs[-1]["ename"] == "CellTimeoutError"
 
 
+@slow
 def test_a_graded_cell_that_ignores_the_interrupt_costs_that_cell(observed):
     report, work = observed
     square = report["ignores_in_square"][TOY]
@@ -201,6 +211,7 @@ def test_a_graded_cell_that_ignores_the_interrupt_costs_that_cell(observed):
     assert "graded again without that cell" in square.error
 
 
+@slow
 def test_a_story_cell_that_ignores_the_interrupt_ends_the_run(observed):
     report, work = observed
     story = report["ignores_in_story"][TOY]
@@ -209,6 +220,7 @@ def test_a_story_cell_that_ignores_the_interrupt_ends_the_run(observed):
     assert autograded(work, "ignores_in_story")["hidden_square"].outputs[-1]["ename"] == "KernelDied"
 
 
+@slow
 def test_a_function_that_ignores_the_interrupt_in_a_test_costs_that_test(observed):
     report, _ = observed
     judged = report["ignores_in_test"][TOY]
@@ -217,7 +229,27 @@ def test_a_function_that_ignores_the_interrupt_in_a_test_costs_that_test(observe
     assert f"the kernel died in cell 'hidden_square' (it {IGNORED})" in judged.error, judged.error
 
 
+@slow
 def test_an_honest_neighbour_keeps_full_marks(observed):
     report, _ = observed
     honest = report["honest"][TOY]
     assert (honest.score, honest.error) == (6.0, None)
+
+
+# ------------------------------------------------------------------------------------ fast checks
+def test_defined_names_sees_what_a_cell_binds_at_its_top_level():
+    source = (
+        "%matplotlib inline\nimport numpy as np\nfrom math import sqrt as root\nif True:\n    def double(x):\n"
+        "        inner = 1\n        return 2 * x\nfor i, (a, b) in []:\n    pass\ntry:\n    answer_count = 2\n"
+        "except ValueError:\n    pass\nclass Model:\n    weight = 1\nsquare: int = 3\n"
+    )
+    assert defined_names(source) == {"np", "root", "double", "i", "a", "b", "answer_count", "Model", "square"}
+    assert defined_names("print(double(2))\n") == set() and defined_names("def (:\n") == set()
+
+
+def test_a_budget_must_be_positive(tmp_path, capsys):
+    with pytest.raises(ValueError, match="notebook_budget must be a number of seconds above 0"):
+        grade_submissions(tmp_path, notebook_budget=0)
+    with pytest.raises(SystemExit):
+        main(["grade", str(tmp_path), "--json", str(tmp_path / "g.json"), "--notebook-budget", "-5"])
+    assert "expected a number of seconds above 0, got '-5'" in capsys.readouterr().err
