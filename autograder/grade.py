@@ -5,8 +5,9 @@ edition of nn273 for its assignment (autograder/kernel_site.py); its test cells 
 process (autograder/execute.py), on inputs drawn from the run's seed, fresh unless given.
 
 One broken submission never stops the others. What nbgrader cannot grade (a missing or corrupt
-notebook, a kernel that died) is reported with an error text and a score of None, never as a zero
-that looks like a wrong answer; a cell that ran out of time scores zero and is named in the error.
+notebook) is reported with an error text and a score of None, never as a zero that looks like a wrong
+answer; a cell that ran out of time scores zero and is named in the error, and a kernel that died or
+a notebook whose time budget ran out costs the cells that did not run (execute.py).
 
 With jobs > 1, worker processes grade in scratch course folders of their own and this process,
 the gradebook's one writer, records each result (`_Recorder`, `execute.ReplayExecute`).

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from autograder.__main__ import main
-from autograder.execute import defined_names
+from autograder.execute import OBSERVED, RUNS, JudgedExecute, defined_names
 from autograder.grade import grade_submissions
 from autograder.release import release
 from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells, with_new_cell
@@ -253,3 +253,21 @@ def test_a_budget_must_be_positive(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["grade", str(tmp_path), "--json", str(tmp_path / "g.json"), "--notebook-budget", "-5"])
     assert "expected a number of seconds above 0, got '-5'" in capsys.readouterr().err
+
+
+def test_a_rerun_that_begins_with_its_budget_spent_starts_no_kernel(tmp_path):
+    course = make_toy_course(tmp_path / "course")
+    key = ("late", TOY, TOY)
+    RUNS[key] = {"skip": {}, "started": time.monotonic() - 30, "last": False}
+    client = JudgedExecute(solutions=str(course.solutions), notebook_budget=20)
+    resources = {"nbgrader": dict(zip(("student", "assignment", "notebook"), key)), "metadata": {"path": str(tmp_path)}}
+    try:
+        nb, _ = client.preprocess(toy_notebook(), resources)
+    finally:
+        RUNS.pop(key)
+    assert client.km is None  # no kernel was started
+    assert OBSERVED.pop(key)["budget"] == {"cell": "cell 'imports'", "seconds": 20}
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].outputs[-1]["evalue"].startswith("the notebook's time budget of 20 s ran out in this cell")
+    assert all(c.outputs[-1]["evalue"] == "not run: the notebook's time budget of 20 s ran out in cell 'imports'" for c in code[1:])
+    assert "assert_allclose" in code[-1].source  # a test cell shows the instructor's test
