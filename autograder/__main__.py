@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from .config import DEFAULT_MEMORY_MB, DEFAULT_NOTEBOOK_BUDGET, DEFAULT_TIMEOUT
 from .course import COURSE, WORKDIR
 
 
@@ -49,6 +49,14 @@ def main(argv=None):
         "--workdir", type=Path, default=WORKDIR, help="nbgrader's working folder; run again, grade resumes there"
     )
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell (default %(default)s)")
+    p.add_argument(
+        "--notebook-budget",
+        type=_seconds,
+        default=DEFAULT_NOTEBOOK_BUDGET,
+        metavar="SECONDS",
+        help="seconds for all the runs of one notebook, reruns after a kernel death too; once spent, the cells "
+        "not yet run score 0 (default %(default)g)",
+    )
     p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory cap per kernel (default %(default)s)")
     p.add_argument("--feedback", action="store_true", help="also write HTML feedback under WORKDIR/feedback")
     p.add_argument("--seed", type=int, help="draw the hidden tests' inputs from this seed (default: fresh, in the report)")
@@ -149,6 +157,7 @@ def _grade(args):
             jobs=args.jobs,
             force=args.force,
             scheduler=args.scheduler,
+            notebook_budget=args.notebook_budget,
         )
     write_json(report, args.json)
     if args.csv:
@@ -176,6 +185,16 @@ def _positive(text):
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
     return value
 
 

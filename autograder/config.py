@@ -20,6 +20,7 @@ from .sandbox import KINDS, Sandbox
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
+    "DEFAULT_NOTEBOOK_BUDGET",
     "DEFAULT_PIDS",
     "DEFAULT_TIMEOUT",
     "EXCHANGE",
@@ -35,6 +36,11 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
+# Seconds for all the runs of one notebook (autograder/execute.py). Graded as submissions, the
+# solutions take 6-16 s each on a 2-core machine shared with other work (04_conv 12-14 s, 07_sgd
+# 11-18 s), the slowest, 02_mlp, 20-27 s: 600 s leaves an honest notebook a margin of twenty, and holds
+# a submission that stalls (slow cells, deaths that cost reruns) to ten minutes, not hours.
+DEFAULT_NOTEBOOK_BUDGET = 600.0
 DEFAULT_MEMORY_MB = 4096  # address-space cap of each process of a grading kernel, and of its sandbox's memory
 # Tasks (processes and threads) of a grading kernel's sandbox at once: an honest kernel runs about 10.
 DEFAULT_PIDS = 256
@@ -111,7 +117,7 @@ def exchange_config(c, root=None):
     return c
 
 
-def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
+def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None, notebook_budget=False):
     """Make nbgrader's autograde judge test cells in the grader (autograder/execute.py).
 
     `JudgedExecute` takes the place of nbgrader's `Execute` and keeps its settings (timeout, kernel);
@@ -121,6 +127,8 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
       has put back the instructor's locked cells (autograder/inert.py);
     - autograde: right after the execute step, `ScoreTamperedCells` (its error output must be there
       when SaveAutoGrades scores) and `InertOutputs`.
+    `notebook_budget`: seconds for all the runs of a notebook (None: no budget; not given:
+    JudgedExecute's default).
     """
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
@@ -147,6 +155,8 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None):
     c.JudgedExecute.shutdown_kernel = "immediate"
     if runtime_root:
         c.JudgedExecute.runtime_root = str(runtime_root)
+    if notebook_budget is not False:
+        c.JudgedExecute.notebook_budget = None if notebook_budget is None else float(notebook_budget)
     return c
 
 

@@ -12,10 +12,23 @@ before `SaveAutoGrades`, which then scores each test cell from the outputs writt
 - after every cell, every process the submission started in the sandbox is ended;
 - what the kernel prints is capped per cell, so a flood of output cannot exhaust the grader.
 
-A dead kernel (os._exit, a crash, killed for memory) raises DeadKernelError, as nbclient does;
-DIED_IN keeps the cell and why (the kernel process's exit status). Run again with that cell in SKIP,
-the notebook is executed without sending it to the kernel: it gets an error output that says so, and
-so its tests score zero while every other cell runs and scores (grade.py reruns).
+Time: each cell has its limit (`timeout`), and each notebook a budget for all its runs
+(`notebook_budget`, counted from its first run's start, which grade.py keeps in RUNS). A cell's
+limit is never longer than what is left of the budget; once the budget is gone the kernel is ended
+and the cells not yet run get an error output that says so (their tests score 0). A cell still
+running `interrupt_grace` seconds after the interrupt at its limit has its kernel ended: a death.
+
+A dead kernel (os._exit, a crash, killed for memory, or ended for ignoring the interrupt) costs a
+rerun only when its cell matters (`_matters`: a graded cell, or one that defines a graded function)
+and grade.py allows one (RUNS' "last"): DeadKernelError, as nbclient raises it, with the cell and
+why (the kernel process's exit status) in DIED_IN; run again with that cell in RUNS' "skip", the
+notebook is executed without sending it to the kernel: it gets an error output that says so, and so
+its tests score zero while every other cell runs and scores (grade.py reruns). Any other death ends
+the run there: that cell and every later one get an error output, and the notebook is graded.
+
+What went wrong is told from what the grader saw itself (OBSERVED: its timers, the deaths, memory
+read from outside the kernel), never from the names of errors in the notebook, which a submission
+can raise as it likes.
 
 Flags: a function that a hidden test asks to be written without a library (forbid=) is looked for in
 the submitted source too; both that and what the kernel saw it call are kept in `self.flags`, with the
@@ -24,26 +37,29 @@ evidence, for the grade report.
 
 import ast
 import hashlib
+import math
 import os
+import queue
 import shutil
 import signal
 import stat
 import subprocess
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from .config import NUMPY_SUFFIX, grader_kernel
+from .config import DEFAULT_NOTEBOOK_BUDGET, NUMPY_SUFFIX, grader_kernel
 from .course import ANSWER_PREFIX
-from .judge import CappedAsyncKernelClient, CappedKernelClient, KernelLink, Proxy, judge_source
+from .judge import CappedAsyncKernelClient, CappedKernelClient, KernelLink, Proxy, _timeout_output, judge_source
 from .kernel_manager import BlockingSandboxKernelManager, SandboxKernelManager, limit_verdict
 from .numpy_kernel import NumpyKernel
 
@@ -51,26 +67,38 @@ __all__ = [
     "DIED_IN",
     "EXECUTED",
     "FLAGS",
-    "SKIP",
+    "OBSERVED",
+    "RUNS",
     "JudgedExecute",
     "ReplayExecute",
     "TrustedNotebook",
+    "defined_names",
     "grading_kernel_manager",
     "json_size",
     "why_it_died",
 ]
 
 MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
+INTERRUPT_GRACE = 5.0  # seconds a cell has to stop after the interrupt at its limit
+MEMORY_NEAR_CAP = 0.9  # a peak address space past this share of the kernel's cap: it ran out
 
 # (student, assignment, notebook) -> [(grade_id, function, evidence)], for the grade report, and ->
-# the cell in which the kernel died, {"index", "cell" (its name), "why"}; nbgrader makes the
-# preprocessor, so this is where its findings wait for `grade`.
+# the cell in which the kernel died when a rerun is to follow, {"index", "cell" (its name), "why"};
+# nbgrader makes the preprocessor, so this is where its findings wait for `grade`.
 FLAGS = {}
 DIED_IN = {}
-# (student, assignment, notebook) -> {cell index: why}: cells not sent to the kernel on a rerun, since
-# in an earlier run they killed it
-SKIP = {}
-KERNEL_DIED = "KernelDied"  # the ename of a skipped cell's error output
+# (student, assignment, notebook) -> how grade.py runs the notebook this time: {"skip": {cell index:
+# why} (cells not sent to the kernel, since in an earlier run they killed it), "started": the
+# time.monotonic() of its first run (the budget covers every run), "last": True when no rerun may
+# follow}. A notebook without an entry runs once, its budget counted from now.
+RUNS = {}
+# (student, assignment, notebook) -> what the grader itself saw in the notebook's latest run, for the
+# report: {"timeouts": [{"cell", "limit"}] (its timer stopped the cell), "memory": [{"cell",
+# "evidence"}], "ended": {"cell", "why", "no_rerun"} (a death that ended the run, and why no rerun
+# followed), "budget": {"cell", "seconds"} (the notebook's time ran out there)}
+OBSERVED = {}
+KERNEL_DIED = "KernelDied"  # the ename of the error output of a cell skipped or not run after a death
+OUT_OF_TIME = "NotebookTimeBudgetExceeded"  # ... of a cell not run once the notebook's budget was spent
 # (student, assignment, notebook) -> the notebook a worker executed, for `ReplayExecute` to record
 EXECUTED = {}
 
@@ -140,25 +168,40 @@ class JudgedExecute(Execute):
     # nbgrader stops the whole notebook (no grades at all) when a cell's output is still arriving
     # iopub_timeout seconds after the kernel replied. Its 4 s were outlasted by a 200 MB flood of
     # output on a busy machine (tests/test_tamper.py, on CI), so the wait is longer; it still ends,
-    # and a kernel whose messaging a submission broke still costs that notebook its grades
-    # (raise_on_iopub_timeout stays nbgrader's: without it nbclient can wait on such a kernel forever).
+    # and then the kernel is ended and the cell counts as one that killed it (`preprocess_cell`).
     iopub_timeout = Integer(20).tag(config=True)
+    notebook_budget = Float(
+        DEFAULT_NOTEBOOK_BUDGET,
+        allow_none=True,
+        help="seconds for all the runs of a notebook (grade.py's reruns too); None: no budget",
+    ).tag(config=True)
+    interrupt_grace = Float(
+        INTERRUPT_GRACE, help="seconds a cell has to stop after the interrupt at its limit; then its kernel is ended"
+    ).tag(config=True)
 
     flags = []  # (grade_id, function, evidence) of the notebook last executed
 
     def preprocess(self, nb, resources=None, km=None):
         info = resources["nbgrader"]
+        key = (info["student"], info["assignment"], info["notebook"])
         self._prepare(nb, info["assignment"], info["notebook"])
-        self._skip = dict(SKIP.get((info["student"], info["assignment"], info["notebook"]), {}))
+        run = RUNS.get(key, {})
+        self._key, self._skip, self._last = key, dict(run.get("skip", {})), run.get("last", True)
+        if self.notebook_budget is not None:
+            self._deadline = run.get("started", time.monotonic()) + self.notebook_budget
+        OBSERVED[key] = self._observed
         try:
+            if self._time_left() <= 0:  # earlier runs spent it: no kernel is started
+                return self._without_kernel(nb, resources)
             return super().preprocess(nb, resources, km)
         finally:
-            self._finish((info["student"], info["assignment"], info["notebook"]), resources)
+            self._finish(key, resources)
 
     @contextmanager
     def session(self, nb, assignment, folder):
         """A judged kernel for `nb` outside nbgrader (for `check`): run cells with
-        `preprocess_cell`, judge tests with `judge`; the kernel ends with the block."""
+        `preprocess_cell`, judge tests with `judge`; the kernel ends with the block. No budget, and
+        a dead kernel raises DeadKernelError."""
         self._prepare(nb, assignment, assignment)
         resources = {"metadata": {"path": str(folder)}}
         NotebookClient.__init__(self, nb)  # as nbconvert's ExecutePreprocessor.preprocess does
@@ -175,6 +218,12 @@ class JudgedExecute(Execute):
         self.kernel_name = grader_kernel(assignment)
         self.flags, self._link, self._namespace, self._sizes, self._skip = [], None, None, {}, {}
         self._numpy, self._first_code = None, next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
+        # the run's state: its notebook (None in a `session`), whether a rerun may follow, its
+        # deadline, the cells' ending once the run has ended (ename, text), what the grader saw
+        self._key, self._last, self._deadline, self._ended = None, True, None, None
+        self._run_started = time.monotonic()
+        self._observed = {"timeouts": [], "memory": [], "ended": None, "budget": None}
+        self._limit, self._fired = None, None  # the running cell's (seconds, set by the budget); its timer fired
         self._submitted = {
             c.metadata["nbgrader"]["grade_id"]: c.source
             for c in nb.cells
@@ -203,28 +252,107 @@ class JudgedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        test = cell.cell_type == "code" and grade_id in self.trusted.tests
+        if self._ended is not None:
+            return self._stopped(cell, grade_id, *self._ended), self.resources
         if index in self._skip:
             return self._skipped(cell, grade_id, self._skip[index]), self.resources
+        if not test and (cell.cell_type != "code" or not cell.source.strip()):
+            return cell, self.resources  # nothing to run (nbclient would skip it too)
+        if test:  # what a test cell shows is only what the judge gives it
+            cell.source, cell.outputs, cell.execution_count = self.trusted.tests[grade_id], [], None
+        name = _cell_name(index, grade_id)
+        left = self._time_left()
+        if left <= 0:
+            return self._out_of_time(cell, grade_id, name), self.resources
+        # the cell's limit, or what is left of the budget if that is less (then it ends the run)
+        limit = self.timeout if self.timeout and self.timeout > 0 else math.inf
+        self._limit = (left, True) if left < limit else (self.timeout, False)
+        self._fired = None
+        iopub_timeout = self.iopub_timeout  # `_async_handle_timeout` shortens it for an interrupted cell
         try:
-            if cell.cell_type == "code" and grade_id in self.trusted.tests:
-                cell.source = self.trusted.tests[grade_id]
-                cell.outputs = self.judge(grade_id)
-                cell.execution_count = None
+            if test:
+                cell.outputs = self._judge_cell(grade_id)
             else:
                 cell, _ = super().preprocess_cell(cell, resources, index)
-                if cell.cell_type == "code":
-                    self._note(cell, index)
-        except DeadKernelError:
-            info = resources["nbgrader"]
+                self._note(cell, index)
+        except _OutOfTime:
+            return self._out_of_time(cell, grade_id, name), self.resources
+        except _Unresponsive as exc:  # a judged cell whose kernel ignored the interrupt
+            cell.outputs = exc.outputs
+            return self._died(cell, grade_id, index, name, _ignored(self._limit[0]), exc, "CellTimeoutError")
+        except CellTimeoutError as exc:  # nbclient's wait for the end of a cell's output ran out
+            self._end_kernel()
+            if self._fired is not None:
+                return self._died(cell, grade_id, index, name, _ignored(self._fired), exc, "CellTimeoutError")
+            why = f"its output was still arriving {self.iopub_timeout} s after it ended, so the grader ended its kernel"
+            return self._died(cell, grade_id, index, name, why, exc)
+        except DeadKernelError as exc:
             status = _exit_status(self.km)  # waits for the launcher, which writes its report first
-            DIED_IN[(info["student"], info["assignment"], info["notebook"])] = {
-                "index": index,
-                "cell": f"cell '{grade_id}'" if grade_id else f"cell #{index + 1}",
-                "why": limit_verdict(self.km) or why_it_died(status, self.sandboxed),
-            }
-            raise
+            why = limit_verdict(self.km) or why_it_died(status, self.sandboxed)
+            return self._died(cell, grade_id, index, name, why, exc)
+        finally:
+            self.iopub_timeout, self._limit = iopub_timeout, None
+        if self._fired is not None:
+            self._observed["timeouts"].append({"cell": name, "limit": self._fired})
+        self._note_memory(name)
         self.end_strays()
         return cell, self.resources
+
+    def _died(self, cell, grade_id, index, name, why, exc, ename=KERNEL_DIED):
+        """The kernel died in this cell: a rerun without it if the cell matters and one may follow
+        (DeadKernelError), else the run ends here and the notebook is graded as it stands; the
+        cell's error output is `ename`'s."""
+        if self._key is None:  # a `session`: its caller decides
+            raise DeadKernelError(f"the kernel died in {name}: {why}") from exc
+        if not self._matters(cell, grade_id):
+            no_rerun = "a rerun is for a graded cell or one that defines a graded function, not for this one"
+        elif self._last:
+            no_rerun = "this was the last run allowed"
+        elif self._time_left() <= time.monotonic() - self._run_started:
+            # a rerun would run out of time before it got this far: it could only lose points
+            no_rerun = "what was left of the notebook's time budget would not take a rerun this far"
+        else:
+            DIED_IN[self._key] = {"index": index, "cell": name, "why": why}
+            raise DeadKernelError(f"the kernel died in {name}: {why}") from exc
+        self._end_kernel()
+        self._observed["ended"] = {"cell": name, "why": why, "no_rerun": no_rerun}
+        self._ended = (KERNEL_DIED, f"not run: the kernel died in {name} ({why}), and no cell after it ran")
+        text = f"the kernel died in this cell ({why}); no cell after it ran"
+        if ename != KERNEL_DIED:  # a CellTimeoutError: the cell's own fault says it best
+            text = f"this cell {why}; no cell after it ran"
+        return self._stopped(cell, grade_id, ename, text, keep=True), self.resources
+
+    def _out_of_time(self, cell, grade_id, name):
+        """The notebook's budget is spent, in this cell: its kernel is ended and no cell runs after it."""
+        self._end_kernel()
+        budget = self.notebook_budget
+        self._observed["budget"] = {"cell": name, "seconds": budget}
+        self._ended = (OUT_OF_TIME, f"not run: the notebook's time budget of {budget:g} s ran out in {name}")
+        text = f"the notebook's time budget of {budget:g} s ran out in this cell: it was stopped, and no cell after it ran"
+        return self._stopped(cell, grade_id, OUT_OF_TIME, text, keep=True)
+
+    def _without_kernel(self, nb, resources):
+        """A run that begins with its budget spent: every cell is given the error output that says so."""
+        self.nb, self.resources = nb, resources
+        first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 0)
+        for index, cell in enumerate(nb.cells):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if index == first:
+                self._out_of_time(cell, grade_id, _cell_name(index, grade_id))
+            elif cell.cell_type == "code":
+                self._stopped(cell, grade_id, *self._ended)
+        return nb, resources
+
+    def _stopped(self, cell, grade_id, ename, text, keep=False):
+        """`cell` with an error output (after what it printed, if `keep`): a test cell scores zero."""
+        if cell.cell_type != "code":
+            return cell
+        if grade_id in self.trusted.tests:
+            cell.source = self.trusted.tests[grade_id]
+        cell.outputs = [*(cell.get("outputs", []) if keep else []), _error(ename, text)]
+        cell.execution_count = None
+        return cell
 
     def _note(self, cell, index):
         """Tell the NumPy-only kernel (started on first use) what the notebook's kernel ran: the
@@ -252,21 +380,111 @@ class JudgedExecute(Execute):
     def _skipped(self, cell, grade_id, why):
         """A cell that killed the kernel in an earlier run: not sent to the kernel again; its error
         output scores a test cell zero and says why."""
-        if cell.cell_type == "code" and grade_id in self.trusted.tests:
-            cell.source = self.trusted.tests[grade_id]
-        text = f"skipped: in the first run this cell killed the kernel: {why}"
-        cell.outputs = [new_output("error", ename=KERNEL_DIED, evalue=text, traceback=[f"{KERNEL_DIED}: {text}"])]
-        cell.execution_count = None
-        return cell
+        return self._stopped(cell, grade_id, KERNEL_DIED, f"skipped: in the first run this cell killed the kernel: {why}")
 
-    def judge(self, grade_id):
+    def _matters(self, cell, grade_id):
+        """Whether a death in `cell` is worth a rerun without it: a graded cell of the instructor's
+        notebook, or a cell that defines one of its graded functions or answers. A student's own
+        cell of the story is not: its death ends the run (else each would buy a rerun)."""
+        graded = [*self.trusted.functions, *self.trusted.answers]
+        if grade_id in self.trusted.tests or grade_id in graded:
+            return True
+        return cell.cell_type == "code" and bool(defined_names(cell.source) & set(graded))
+
+    # ---------------------------------------------------------------------------------- time
+    def _time_left(self):
+        return math.inf if self._deadline is None else self._deadline - time.monotonic()
+
+    def _get_timeout(self, cell):
+        """nbclient's limit for a cell: the cell's, or what is left of the notebook's budget."""
+        return self._limit[0] if cell is not None and self._limit is not None else super()._get_timeout(cell)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """nbclient's timer fired (the grader's own observation, kept in `_fired`): past the budget
+        the kernel is ended; past the cell's limit the kernel is interrupted and nbclient waits
+        `interrupt_grace` s, not iopub_timeout, for the cell to end (`preprocess_cell` then ends it)."""
+        if cell is None or self._limit is None:
+            return await super()._async_handle_timeout(timeout, cell)
+        seconds, by_budget = self._limit
+        if by_budget:
+            raise _OutOfTime()
+        self._fired = seconds
+        self.iopub_timeout = max(1, math.ceil(self.interrupt_grace))
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _end_kernel(self):
+        """Kill the kernel's process (the launcher, which became the sandbox: all of it dies)."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if isinstance(process, subprocess.Popen) and process.poll() is None:
+            process.kill()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+    # --------------------------------------------------------------------------------- memory
+    def memory_evidence(self):
+        """What the sandbox saw of the kernel's memory (a text), or None. A hook for the sandbox's
+        own report (cgroup memory events, say); until it has one, `_note_memory` reads the peak."""
+        return None
+
+    def _note_memory(self, name):
+        """Name the cell after which the kernel's processes came close to their address-space cap,
+        read from outside the kernel (/proc/<pid>/status VmPeak, which only grows: one cell a run)."""
+        if self._observed["memory"]:
+            return
+        evidence = self.memory_evidence()
+        if evidence is None:
+            cap_mb = _memory_cap_mb(self.km)
+            peak_kb = _peak_kb(_launcher_pid(self.km))
+            if cap_mb and peak_kb >= MEMORY_NEAR_CAP * cap_mb * 1024:
+                evidence = f"the kernel's address space reached {peak_kb // 1024} MB of its {cap_mb} MB cap"
+        if evidence is not None:
+            self._observed["memory"].append({"cell": name, "evidence": evidence})
+
+    # -------------------------------------------------------------------------------- judging
+    def judge(self, grade_id, timeout=None):
         """Run the instructor's test `grade_id` here against the kernel; its outputs."""
         link, namespace = self._judging()
         source = self.trusted.tests[grade_id]
         answers = [name for name in self.trusted.answers if name in source]
-        outputs = judge_source(source, namespace, link, grade_id, self.timeout, answers)
+        outputs = judge_source(source, namespace, link, grade_id, timeout or self.timeout, answers)
         self._collect_flags(grade_id, link)
         return outputs
+
+    def _judge_cell(self, grade_id):
+        """`judge` within the cell's limit; whether the judge's timer stopped it is read from the
+        clock and its own error output (which a student's exception cannot match: it has the test's
+        lines in its traceback). Past the budget, or with a kernel still busy after the interrupt,
+        the kernel is ended."""
+        seconds, by_budget = self._limit
+        if seconds is None:  # no limit configured
+            return self.judge(grade_id)
+        began = time.monotonic()
+        outputs = self.judge(grade_id, seconds)
+        if time.monotonic() - began < seconds or not outputs or outputs[-1] != _timeout_output(seconds):
+            return outputs
+        if by_budget:
+            raise _OutOfTime()
+        if not self._kernel_answers(self.interrupt_grace):
+            self._end_kernel()
+            raise _Unresponsive(outputs[:-1])
+        self._fired = seconds
+        return outputs
+
+    def _kernel_answers(self, wait):
+        """Whether the kernel replies to a kernel_info request within `wait` s; one still running the
+        student's code after the interrupt does not (its shell handles one request at a time)."""
+        kc = self._link.kc
+        msg_id = kc.kernel_info()
+        end = time.monotonic() + wait
+        while True:
+            try:
+                reply = kc.get_shell_msg(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                return False
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
 
     def _judging(self):
         if self._link is None:
@@ -356,6 +574,69 @@ def json_size(value, limit):
     return total
 
 
+class _OutOfTime(Exception):
+    """The notebook's time budget ran out in the running cell."""
+
+
+class _Unresponsive(Exception):
+    """A judged cell's kernel still ran the student's code after the interrupt, and was ended;
+    `outputs`: what the cell had printed."""
+
+    def __init__(self, outputs):
+        super().__init__("the kernel ignored the interrupt")
+        self.outputs = outputs
+
+
+def _error(ename, text):
+    return new_output("error", ename=ename, evalue=text, traceback=[f"{ename}: {text}"])
+
+
+def _ignored(seconds):
+    return f"it ran longer than the {seconds:g} s limit per cell and ignored the interrupt, so the grader ended its kernel"
+
+
+def _cell_name(index, grade_id):
+    return f"cell '{grade_id}'" if grade_id else f"cell #{index + 1}"
+
+
+def defined_names(source):
+    """Names a cell binds at its top level (def, class, assignment, import, for, with), also inside
+    if/try/for/while/with blocks but not in functions. IPython's syntax (magics, !commands) is turned
+    into Python first; a cell that is still not Python defines nothing."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        source = TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 (then the source is parsed as it is)
+        pass
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names, statements = set(), list(tree.body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = [node.target]
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+        for target in targets:
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        for block in ("body", "orelse", "finalbody"):
+            statements += [s for s in getattr(node, block, []) if isinstance(s, ast.stmt)]
+        for handler in getattr(node, "handlers", []):
+            statements += handler.body
+    return names
+
+
 class ReplayExecute(NbGraderPreprocessor):
     """In place of `JudgedExecute` for the one writer of a parallel grading run: no kernel; the
     notebook is the one a worker executed and judged (EXECUTED), taken only if every cell's source
@@ -411,6 +692,33 @@ def grading_kernel_manager(kernel_name, runtime, sandboxed=True, config=None, bl
 def _launcher_pid(km):
     process = getattr(getattr(km, "provisioner", None), "process", None)
     return getattr(process, "pid", None)
+
+
+def _memory_cap_mb(km):
+    """The address-space cap the grader gave the kernel (its kernelspec's NN273_KERNEL_MEMORY_MB), or None."""
+    try:
+        return int(km.kernel_spec.env.get("NN273_KERNEL_MEMORY_MB", 0)) or None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _peak_kb(pid):
+    """The largest VmPeak (kB) of `pid` and its descendants (the sandbox, the kernel, its strays), 0 if none."""
+    peak, seen, todo = 0, set(), [pid] if pid else []
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmPeak:"):
+                    peak = max(peak, int(line.split()[1]))
+            for task in os.listdir(f"/proc/{pid}/task"):
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return peak
 
 
 def _exit_status(km, wait=5.0):

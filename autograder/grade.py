@@ -9,8 +9,9 @@ before and after each notebook that snapshot and the hidden tests' code are chec
 run's sha256: a change stops that notebook ("grading failed: Tampered").
 
 One broken submission never stops the others. What nbgrader cannot grade (a missing or corrupt
-notebook, a kernel that died) is reported with an error text and a score of None, never as a zero
-that looks like a wrong answer; a cell that ran out of time scores zero and is named in the error.
+notebook) is reported with an error text and a score of None, never as a zero that looks like a wrong
+answer; a cell that ran out of time scores zero and is named in the error, and a kernel that died or
+a notebook whose time budget ran out costs the cells that did not run (execute.py).
 
 With jobs > 1, worker processes grade in scratch course folders of their own and this process,
 the gradebook's one writer, records each result (`_Recorder`, `execute.ReplayExecute`).
@@ -31,6 +32,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import warnings
@@ -45,6 +47,7 @@ from . import intake
 from .config import (
     ALEMBIC_HEAD_VARIABLE,
     DEFAULT_MEMORY_MB,
+    DEFAULT_NOTEBOOK_BUDGET,
     DEFAULT_TIMEOUT,
     exchange_root,
     grader_kernel,
@@ -54,7 +57,7 @@ from .config import (
     replay_config,
 )
 from .course import ASSIGNMENTS, COURSE, WORKDIR
-from .execute import DIED_IN, EXECUTED, FLAGS, SKIP, TrustedNotebook
+from .execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, RUNS, TrustedNotebook
 from .hidden import harness
 from .kernel_site import write_site
 from .metadata import tamper_notes
@@ -164,6 +167,7 @@ def grade_submissions(
     jobs=None,
     force=False,
     scheduler=None,
+    notebook_budget=DEFAULT_NOTEBOOK_BUDGET,
 ):
     """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
 
@@ -180,6 +184,9 @@ def grade_submissions(
     `if __name__ == "__main__":` guard of multiprocessing's spawn start method. `scheduler`, a Dask
     scheduler's address (tcp://HOST:PORT), sends each submission to that cluster's workers instead,
     which must see the repository, its Python, SUBMISSIONS and the workdir at the same paths.
+    `timeout` is each cell's limit in seconds; `notebook_budget` the seconds all the runs of one
+    notebook may take (reruns after a kernel death too; None: no budget): once spent, the kernel is
+    ended and the cells not yet run score zero.
     """
     if scheduler is not None and jobs is not None:
         raise ValueError(
@@ -189,13 +196,18 @@ def grade_submissions(
     jobs = max(1, os.cpu_count() or 1) if jobs is None else int(jobs)
     if jobs < 1:  # before anything is touched
         raise ValueError(f"jobs must be 1 or more (worker processes grading side by side); got {jobs}")
+    if notebook_budget is not None and not float(notebook_budget) > 0:
+        raise ValueError(
+            f"notebook_budget must be a number of seconds above 0 (or None for no budget); got {notebook_budget}"
+        )
     submissions = Path(submissions)
     plan, problems = scan_submissions(submissions, course, assignments)
     box = find_sandbox(sandbox)
     workdir = _open_workdir(Path(workdir), force)
     recorded = _read_run(workdir)
     seed = int(seed) if seed is not None else recorded.get("seed", secrets.randbits(32))
-    options = {"seed": seed, "sandbox": box.kind, "timeout": timeout, "memory_mb": memory_mb, "feedback": bool(feedback)}
+    options = {"seed": seed, "sandbox": box.kind, "timeout": timeout, "memory_mb": memory_mb, "feedback": bool(feedback),
+               "notebook_budget": None if notebook_budget is None else float(notebook_budget)}
     config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
     _write_formgrader_config(workdir, config)
     # The kernels' connection files and sockets: in a short folder of the temp dir, not the workdir,
@@ -210,7 +222,7 @@ def grade_submissions(
 def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler):
     assignments = sorted({a for names in plan.values() for a in names})
     trusted = _snapshot(course, assignments, workdir)
-    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime, notebook_budget=options["notebook_budget"])
     config.JudgedExecute.solutions = trusted.snapshot  # the tests are judged from the snapshot
     api = NbGraderAPI(config=config)
     db_url = config.CourseDirectory.db_url
@@ -252,7 +264,7 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
 
 def _grade_work(submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
                 layouts, fingerprints, grades, work, pool, trusted):
-    seed, timeout, feedback = options["seed"], options["timeout"], options["feedback"]
+    seed, timeout, feedback, budget = options["seed"], options["timeout"], options["feedback"], options["notebook_budget"]
 
     def finished(student, assignment, grade):
         grades[(student, assignment)] = grade
@@ -271,10 +283,10 @@ def _grade_work(submissions, course, workdir, runtime, plan, problems, box, opti
     _template_gradebook(workdir)
     recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
     if scheduler is not None:  # each worker makes its kernels' runtime folder on its own machine
-        shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, trusted, _environment())
+        shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, trusted, _environment(), budget)
         _grade_on_cluster(scheduler, work, shared, recorder, layouts, seed, box, finished)
         return _report(plan, problems, grades)
-    shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, trusted, _environment())
+    shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, trusted, _environment(), budget)
     futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
     _gather(futures, as_completed, recorder, layouts, seed, box, finished)
     return _report(plan, problems, grades)
@@ -383,7 +395,8 @@ def _failed(layout, exc, seed, box):
 
 
 # ------------------------------------------------------------------- side by side: workers, one writer
-def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted, environment=None):
+def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted, environment=None,
+                      budget=DEFAULT_NOTEBOOK_BUDGET):
     """In a worker process: grade one notebook in a course folder of its own (a copy of the
     gradebook as it was before grading, a kernel of its own); returns its grade and the graded
     notebook, which the one writer records in the course's gradebook (None: nothing to record).
@@ -392,7 +405,8 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     if runtime is None:  # on a cluster's worker: a short folder of this machine's temp dir
         runtime = tempfile.mkdtemp(prefix="nn273-kernels-")
         try:
-            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted)
+            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted,
+                                     budget=budget)
         finally:
             shutil.rmtree(runtime, ignore_errors=True)
     workdir = Path(workdir)
@@ -402,7 +416,7 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     shutil.copy(workdir / _TEMPLATE, scratch / "gradebook.db")
     box = find_sandbox(sandbox)
     config = nbgrader_config(course, workdir=scratch, release=workdir / "release", timeout=timeout)
-    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
+    judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime, notebook_budget=budget)
     config.JudgedExecute.solutions = trusted.snapshot  # checked in this process too (_check_trusted)
     api = NbGraderAPI(config=config)
     layout = layouts[assignment]
@@ -475,17 +489,22 @@ def _grade_files(api, db_url, workdir, found, files, layout, timeout, seed):
     shutil.rmtree(target, ignore_errors=True)  # graded before, by an earlier run in this workdir
     intake.write(files, target)  # nbgrader copies them beside the notebook, the kernel's working folder
     own_seed = _notebook_seed(seed, notebook)
-    key, deaths = (student, assignment, assignment), []
+    # Every run of the notebook shares one time budget, from the first run's start (JudgedExecute
+    # reads RUNS); a death in a cell that matters is rerun without that cell, at most MAX_RERUNS
+    # times, and the last run ends at any death with the grades it has.
+    key, deaths, started = (student, assignment, assignment), [], time.monotonic()
     while True:
-        SKIP[key] = {death["index"]: death["why"] for death in deaths}
+        skip = {death["index"]: death["why"] for death in deaths}
+        RUNS[key] = {"skip": skip, "started": started, "last": len(deaths) == MAX_RERUNS}
         before = harness.seed()
         harness.set_seed(own_seed)  # the hidden tests run in this process
         try:
             result = api.autograde(assignment, student, force=True, create=True)
         finally:
             harness.set_seed(before)
-            SKIP.pop(key, None)
+            RUNS.pop(key, None)
         death = DIED_IN.pop(key, None)
+        observed = OBSERVED.pop(key, {})
         if result["success"] or death is None or len(deaths) == MAX_RERUNS:
             break
         deaths.append(death)  # run it again without that cell
@@ -500,10 +519,10 @@ def _grade_files(api, db_url, workdir, found, files, layout, timeout, seed):
 
     cells, manual = _read_grades(db_url, student, assignment, layout)
     score = round(sum(c["score"] for c in cells.values()), 6)
-    problems = _resource_problems(workdir / "autograded" / student / assignment / found.notebook, timeout)
+    problems = tamper_notes_of(workdir / "autograded" / student / assignment / found.notebook) + _resource_problems(observed)
     if deaths:
         problems.insert(0, (
-            f"the kernel died in {_deaths(deaths)}; graded again without {'that cell' if len(deaths) == 1 else 'those cells'}"
+            f"the kernel died in {_deaths(deaths)}: graded again without {'that cell' if len(deaths) == 1 else 'those cells'}"
             ", which score 0, while every other cell kept its points"
         ))
     return NotebookGrade(score, max_score, cells, "; ".join(problems) or None, manual=manual, notebook_seed=own_seed)
@@ -587,8 +606,8 @@ def _explain_failure(result):
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")
     if "DeadKernelError" in text or "Kernel died" in text:
         return (
-            "the kernel died while running this notebook, in a hidden test or a cell that depends on one "
-            "(the process exited, crashed, or was killed for memory), so nbgrader recorded no grades"
+            "the kernel died while running this notebook, before its first cell (the process exited, crashed, "
+            "or was killed for memory), so nbgrader recorded no grades"
         )
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     # the exception that stopped nbgrader, the last line of its traceback in the log
@@ -624,22 +643,34 @@ def _read_grades(db_url, student, assignment, layout):
     return cells, manual
 
 
-def _resource_problems(autograded, timeout):
-    """Cells stopped by the time limit or the memory cap: they are graded, and also named."""
-    text = _read_text(autograded)  # in the kernel's folder: not through a link it may have left
-    if text is None:
-        return []
-    nb = nbformat.reads(text, as_version=4)
-    problems = tamper_notes(nb)  # cells whose nbgrader metadata the submission changed (metadata.py)
-    for index, cell in enumerate(nb.cells):
-        name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            if out.get("ename") == "CellTimeoutError":
-                problems.append(f"cell '{name}' ran longer than the {timeout} s limit per cell and was stopped")
-            elif out.get("ename") == "MemoryError":
-                problems.append(f"cell '{name}' ran out of memory (MemoryError) and was stopped")
+def tamper_notes_of(autograded):
+    """The cells whose nbgrader metadata the submission changed (metadata.py), from the autograded
+    notebook (read in the kernel's folder: not through a link it may have left)."""
+    text = _read_text(autograded)
+    return tamper_notes(nbformat.reads(text, as_version=4)) if text is not None else []
+
+
+def _resource_problems(observed):
+    """What the grader itself saw go wrong in the notebook's last run (execute.OBSERVED): cells its
+    timer stopped, memory near the kernel's cap, a death that ended the run, the time budget running
+    out. Never the names of errors in the notebook, which a submission can raise as it likes. No note
+    holds "; ", which joins them (feedback.py splits there)."""
+    problems = [
+        f"{t['cell']} ran longer than the {t['limit']:g} s limit per cell and was stopped"
+        for t in observed.get("timeouts", [])
+    ]
+    problems += [f"{m['cell']} ran out of memory: {m['evidence']}" for m in observed.get("memory", [])]
+    ended, budget = observed.get("ended"), observed.get("budget")
+    if ended:
+        problems.append(
+            f"the kernel died in {ended['cell']} ({ended['why']}), so that cell and every later one did not run "
+            f"(their tests score 0) and no rerun followed: {ended['no_rerun']}"
+        )
+    if budget:
+        problems.append(
+            f"the notebook's time budget of {budget['seconds']:g} s ran out in {budget['cell']}: that cell was "
+            "stopped and the cells after it did not run (their tests score 0)"
+        )
     return problems
 
 

@@ -673,7 +673,9 @@ for i in range(FLOOD_LINES):
 
 OS_EXIT = "import os\n\nos._exit(1)\n"
 ENDLESS_LOOP = "while True:\n    pass\n"
-MEMORY_BOMB = "import numpy as np\n\nbig = np.ones(2**34)  # 128 GiB\n"
+# 128 MiB of address space at a time, up to 128 GiB: the grader notes memory only when it sees the
+# kernel's peak reach its cap, and one 128 GiB request, refused at once, leaves no trace outside it
+MEMORY_BOMB = "import numpy as np\n\nbig = [np.empty(2**24) for _ in range(2**10)]\n"
 
 
 # ------------------------------------------------------------------- escapes from the grader's side

@@ -1,6 +1,8 @@
-"""A dead kernel costs only its cell: a submission whose kernel dies (os._exit, a segfault, a SIGKILL
-as the system sends for memory) is graded again without the cell that killed it; every other cell
-keeps its points, and the report names the cell and why it died."""
+"""A dead kernel costs only its cell when that cell matters: a submission whose kernel dies (os._exit,
+a segfault, a SIGKILL as the system sends for memory) in a graded cell, or one that defines a graded
+function, is graded again without that cell; every other cell keeps its points, and the report names
+the cell and why it died. A death in a student's own cell of the story buys no rerun: the run ends
+there, and the notebook is graded as it stands."""
 
 import nbformat
 import pytest
@@ -62,13 +64,23 @@ def test_a_segfault_in_a_hidden_test_costs_that_test_only(graded):
     assert hidden.outputs[0]["ename"] == "KernelDied"
 
 
-def test_a_killed_kernel_in_a_story_cell_costs_nothing_graded(graded):
+def test_a_killed_kernel_in_a_story_cell_ends_the_run_there(graded):
+    """A SIGKILL in a student's own story cell (right after the imports) is no longer rerun without
+    that cell: a rerun is for a cell that matters (graded, or defining a graded function), else every
+    story cell that dies would buy the submission another run of the notebook (slow cells and three
+    deaths took minutes). The run ends at the cell: it and every later cell did not run, so here every
+    test scores 0; the notebook is still graded (a score, not None), and the report says why."""
     report, work = graded
     killed = report["killed"][TOY]
-    assert killed.score == 6.0, killed.error
+    assert killed.score == 0.0, killed.error
+    assert all(cell["score"] == 0.0 for cell in killed.cells.values()), killed.cells
     assert "the kernel died in cell #3 (the kernel was killed by signal 9 (SIGKILL)" in killed.error, killed.error
-    story = autograded_cells(work, "killed")["#3"]
-    assert "SIGKILL" in story.outputs[0]["evalue"]
+    assert "no rerun followed" in killed.error and "graded again" not in killed.error, killed.error
+    cells = autograded_cells(work, "killed")
+    assert "SIGKILL" in cells["#3"].outputs[-1]["evalue"]
+    hidden = cells["hidden_square"]  # a later test: not run, with an error output that says why
+    assert hidden.outputs[-1]["ename"] == "KernelDied"
+    assert hidden.outputs[-1]["evalue"].startswith("not run: the kernel died in cell #3 ("), hidden.outputs[-1]["evalue"]
 
 
 def test_why_it_died_reads_the_exit_status():

@@ -37,7 +37,9 @@ def graded(course, tmp_path_factory):
     submit(subs, "carol", with_cells(solution, double="def double(x):\n    return x\n"))
     submit(subs, "dave", with_cells(solution, square="import os\nos._exit(1)\n"))
     submit(subs, "erin", with_cells(solution, square="def square(x):\n    return np.asarray(x) ** 2\nwhile True:\n    pass\n"))
-    submit(subs, "frank", with_cells(solution, square="big = np.ones(2**34)\n"))
+    # address space 128 MiB at a time until the cap refuses more: the grader sees the kernel's peak
+    # reach its cap (one 128 GiB request, refused at once, would leave no trace outside the kernel)
+    submit(subs, "frank", with_cells(solution, square="big = [np.empty(2**24) for _ in range(2**10)]\n"))
     corrupt = subs / "gina" / TOY / f"{TOY}.ipynb"
     corrupt.parent.mkdir(parents=True)
     corrupt.write_text('{"cells": [')
