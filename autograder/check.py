@@ -31,13 +31,14 @@ import nbformat
 from nbformat.v4 import new_code_cell
 
 from .catalogue import entries as catalogue_entries
-from .config import DEFAULT_TIMEOUT, grader_kernel, install_grader_kernel, judged_config, nbgrader_config
+from .config import DEFAULT_TIMEOUT, judged_config, nbgrader_config
 from .course import COURSE
-from .execute import JudgedExecute
+from .judging.execute import JudgedExecute
 from .grade import grade_submissions
 from .hidden import harness
-from .kernel_site import write_site
+from .sandbox.site import write_site
 from .sandbox import find_sandbox
+from .sandbox.kernelspec import grader_kernel, install_grader_kernel
 
 __all__ = ["AssignmentCheck", "check_assignment", "check_tasks", "format_check"]
 

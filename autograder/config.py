@@ -6,17 +6,14 @@ folders point back into the repository: solutions/ is the source, notebooks/ the
 """
 
 import ast
-import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from traitlets.config import Config
 
-from .course import COURSE, ROOT, WORKDIR
-from .limits import HOW
-from .sandbox import KINDS, Sandbox
+from .course import COURSE, DEFAULT_NOTEBOOK_BUDGET, ROOT, WORKDIR
+from .sandbox.kernelspec import DEFAULT_MEMORY_MB, DEFAULT_PIDS
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -25,40 +22,19 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "EXCHANGE",
     "EXCHANGE_VARIABLE",
-    "GRADER_KERNEL",
     "exchange_config",
     "exchange_root",
-    "grader_kernel",
-    "install_grader_kernel",
     "judged_config",
     "nbgrader_config",
     "replay_config",
 ]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
-# Seconds for all the runs of one notebook (autograder/execute.py). Graded as submissions, the
-# solutions take 6-16 s each on a 2-core machine shared with other work (04_conv 12-14 s, 07_sgd
-# 11-18 s), the slowest, 02_mlp, 20-27 s: 600 s leaves an honest notebook a margin of twenty, and holds
-# a submission that stalls (slow cells, deaths that cost reruns) to ten minutes, not hours.
-DEFAULT_NOTEBOOK_BUDGET = 600.0
-DEFAULT_MEMORY_MB = 4096  # address-space cap of each process of a grading kernel, and of its sandbox's memory
-# Tasks (processes and threads) of a grading kernel's sandbox at once: an honest kernel runs about 10.
-DEFAULT_PIDS = 256
-GRADER_KERNEL = "nn273-grader"
-# Each grading kernel has a companion without these packages on its file system, for the calls of
-# NumPy exercises (autograder/numpy_kernel.py); its kernelspec's name ends with NUMPY_SUFFIX.
-WITHOUT = ("torch",)
-NUMPY_SUFFIX = "-numpy"
 ALEMBIC_HEAD_VARIABLE = "NN273_NBGRADER_ALEMBIC_HEAD"
 # nbgrader's exchange (release_assignment, fetch_assignment, submit, collect): a folder every user of
 # the course can reach. The default suits one machine; on a JupyterHub, NN273_EXCHANGE names a shared one.
 EXCHANGE = ROOT / "grading" / "exchange"
 EXCHANGE_VARIABLE = "NN273_EXCHANGE"
-
-
-def grader_kernel(assignment):
-    """The kernelspec name of `assignment`'s grading kernel (its site holds that assignment's edition)."""
-    return f"{GRADER_KERNEL}-{assignment}"
 
 
 def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAULT_TIMEOUT, kernel_name=None):
@@ -118,13 +94,13 @@ def exchange_config(c, root=None):
 
 
 def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None, notebook_budget=False):
-    """Make nbgrader's autograde judge test cells in the grader (autograder/execute.py).
+    """Make nbgrader's autograde judge test cells in the grader (autograder/judging/execute.py).
 
     `JudgedExecute` takes the place of nbgrader's `Execute` and keeps its settings (timeout, kernel);
     the other steps, `SaveAutoGrades` among them, stay as nbgrader orders them, with ours around them:
     - sanitize: `RestoreCellMetadata` first, before nbgrader's steps refuse a notebook whose cell
-      metadata a student changed (autograder/metadata.py); `InertText` last, once OverwriteCells
-      has put back the instructor's locked cells (autograder/inert.py);
+      metadata a student changed (autograder/judging/metadata.py); `InertText` last, once OverwriteCells
+      has put back the instructor's locked cells (autograder/judging/inert.py);
     - autograde: right after the execute step, `ScoreTamperedCells` (its error output must be there
       when SaveAutoGrades scores) and `InertOutputs`.
     `notebook_budget`: seconds for all the runs of a notebook (None: no budget; not given:
@@ -133,9 +109,9 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None, notebook_
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from .execute import JudgedExecute
-    from .inert import InertOutputs, InertText
-    from .metadata import RestoreCellMetadata, ScoreTamperedCells
+    from .judging.execute import JudgedExecute
+    from .judging.inert import InertOutputs, InertText
+    from .judging.metadata import RestoreCellMetadata, ScoreTamperedCells
 
     sanitize = list(Autograde.class_traits()["sanitize_preprocessors"].default())
     c.Autograde.sanitize_preprocessors = [RestoreCellMetadata, *sanitize, InertText]
@@ -163,96 +139,12 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None, notebook_
 def replay_config(c):
     """Make a judged configuration record grades that a worker process computed: `ReplayExecute`
     takes the place of `JudgedExecute` (autograder/grade.py, `_Recorder`)."""
-    from .execute import JudgedExecute, ReplayExecute
+    from .judging.execute import JudgedExecute, ReplayExecute
 
     steps = list(c.Autograde.autograde_preprocessors)
     steps[steps.index(JudgedExecute)] = ReplayExecute
     c.Autograde.autograde_preprocessors = steps
     return c
-
-
-def install_grader_kernel(
-    workdir,
-    memory_mb=DEFAULT_MEMORY_MB,
-    site=None,
-    sandbox="none",
-    name=GRADER_KERNEL,
-    sandbox_memory_mb=None,
-    pids=DEFAULT_PIDS,
-    without=(),
-    limits="auto",
-):
-    """Write the kernelspec `name` (default `nn273-grader`) under workdir and put it on JUPYTER_PATH.
-
-    The kernel runs in `sandbox` (a kind of `autograder.sandbox`: "bwrap", "unshare", "auto" or
-    "none"), started by `autograder/launch.py`, and imports only from `site` (a folder with
-    `kernelside/`, and `nn273/` and `data/` for a student edition). Without a site, a folder holding
-    only `kernelside` is made under workdir, so an unsandboxed kernel imports the installed nn273.
-    Each of its processes has `memory_mb` MiB of address space, so a submission that allocates too
-    much gets a MemoryError in the cell that did it instead of taking the grading run down; a
-    sandbox as a whole holds at most `sandbox_memory_mb` MiB (default: `memory_mb`) and `pids` tasks,
-    or is killed (`autograder.limits`; `limits="watchdog"` never uses a cgroup). `without`: packages
-    (e.g. ("torch",)) that the sandbox hides, with what ships with them: their files are not there, so
-    `import torch` fails by any path (Sandbox.command's `hidden`). Sandboxed kernels need the ipc transport: see
-    `autograder.sandbox.kernel_manager_config`.
-    """
-    spec_dir = Path(workdir).resolve() / "jupyter" / "kernels" / name
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    if site is None:
-        site = Path(workdir).resolve() / "jupyter" / "site"
-        shutil.rmtree(site / "kernelside", ignore_errors=True)
-        kernelside = Path(__file__).parent / "kernelside"
-        shutil.copytree(kernelside, site / "kernelside", ignore=shutil.ignore_patterns("__pycache__"))
-    if not (Path(site) / "kernelside" / "boot.py").is_file():
-        raise ValueError(f"A kernel site must hold kernelside/ (a copy of autograder/kernelside): {site} does not.")
-    kind = sandbox.kind if isinstance(sandbox, Sandbox) else sandbox
-    if kind not in (*KINDS, "auto"):
-        raise ValueError(f"sandbox must be a Sandbox or one of {', '.join(KINDS)}, auto; got {sandbox!r}.")
-    if isinstance(without, str):
-        raise TypeError(f"without must be a list of package names, e.g. ('torch',); got the string {without!r}.")
-    if without and kind == "none":
-        raise ValueError(f"A kernel without {', '.join(without)} needs a sandbox to hide them; sandbox is 'none'.")
-    if limits not in HOW:
-        raise ValueError(f"limits must be one of {', '.join(HOW)}; got {limits!r}.")
-    sandbox_memory_mb = memory_mb if sandbox_memory_mb is None else sandbox_memory_mb
-    spec = {
-        # -I and a path: the launcher runs as the grader, in whatever folder it is started in (nbclient
-        # starts it in the notebook's), so nothing there may be importable (autograder/launch.py).
-        "argv": [sys.executable, "-I", str(Path(__file__).resolve().parent / "launch.py"), "{connection_file}"],
-        "display_name": "nn273 grader (Python 3)",
-        "language": "python",
-        # Signals would reach the sandbox's wrapper, not the kernel: interrupt with a message.
-        "interrupt_mode": "message",
-        "env": {
-            "NN273_SANDBOX": kind,
-            "NN273_SITE": str(Path(site).resolve()),
-            "NN273_KERNEL_MEMORY_MB": str(int(memory_mb)),
-            "NN273_SANDBOX_MEMORY_MB": str(int(sandbox_memory_mb)),
-            "NN273_SANDBOX_PIDS": str(int(pids)),
-            "NN273_SANDBOX_LIMITS": limits,
-            "NN273_WITHOUT": ",".join(without),
-            "MPLBACKEND": "Agg",
-            # One thread: kernels run one after another, and torch's thread pool on a busy 2-core
-            # machine made an epoch 25 times slower.
-            "OMP_NUM_THREADS": "1",
-        },
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
-    # A sandboxed grading kernel has a companion for the calls of NumPy exercises: the same kernel
-    # with no torch on its file system (autograder/numpy_kernel.py). Unsandboxed, nothing can be
-    # hidden, and every call is made in the one kernel.
-    numpy_dir = spec_dir.parent / (name + NUMPY_SUFFIX)
-    shutil.rmtree(numpy_dir, ignore_errors=True)
-    if kind != "none" and not without:
-        numpy_dir.mkdir()
-        numpy_spec = {**spec, "display_name": "nn273 grader without torch (Python 3)"}
-        numpy_spec["env"] = {**spec["env"], "NN273_WITHOUT": ",".join(WITHOUT)}
-        (numpy_dir / "kernel.json").write_text(json.dumps(numpy_spec, indent=1))
-    path = str(spec_dir.parent.parent)
-    current = os.environ.get("JUPYTER_PATH", "")
-    if path not in current.split(os.pathsep):
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (path, current) if p)
-    return name
 
 
 def _alembic_head_once():

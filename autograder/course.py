@@ -74,3 +74,9 @@ class Course:
 
 
 COURSE = Course()
+
+# Seconds for all the runs of one notebook (autograder/judging/execute.py). Graded as submissions, the
+# solutions take 6-16 s each on a 2-core machine shared with other work (04_conv 12-14 s, 07_sgd
+# 11-18 s), the slowest, 02_mlp, 20-27 s: 600 s leaves an honest notebook a margin of twenty, and holds
+# a submission that stalls (slow cells, deaths that cost reruns) to ten minutes, not hours.
+DEFAULT_NOTEBOOK_BUDGET = 600.0

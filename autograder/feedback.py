@@ -28,7 +28,7 @@ __all__ = ["feedback_facts", "write_feedback"]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 YOUR_CODE = (
-    "In your code (in the kernel):"  # autograder/judge.py's heading of the kernel's traceback
+    "In your code (in the kernel):"  # autograder/judging/judge.py's heading of the kernel's traceback
 )
 MAX_MESSAGE = 4000  # characters of one message shown
 MAX_TRACEBACK = 3000
@@ -164,7 +164,7 @@ def _one_line(output):
 
 
 def _your_code(output):
-    """The traceback of the student's code in the kernel, which autograder/judge.py puts after
+    """The traceback of the student's code in the kernel, which autograder/judging/judge.py puts after
     YOUR_CODE (a test's own lines come before it and are left out)."""
     lines = [_ANSI.sub("", line) for line in output.get("traceback", [])]
     if YOUR_CODE not in lines:

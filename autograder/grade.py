@@ -1,8 +1,8 @@
 """submissions -> autograde -> grades: every student's notebooks through nbgrader, side by side.
 
-Each notebook runs in a fresh kernel in a sandbox (autograder/sandbox.py) that imports the student
-edition of nn273 for its assignment (autograder/kernel_site.py); its test cells are judged in this
-process (autograder/execute.py), on inputs drawn from a seed of the run's seed (fresh unless given)
+Each notebook runs in a fresh kernel in a sandbox (autograder/sandbox/namespaces.py) that imports the student
+edition of nn273 for its assignment (autograder/sandbox/site.py); its test cells are judged in this
+process (autograder/judging/execute.py), on inputs drawn from a seed of the run's seed (fresh unless given)
 and the notebook's bytes. Only what autograder/intake.py allows is taken from a submission folder
 (never through a link); the tests come from a snapshot of the solutions made as the run begins, and
 before and after each notebook that snapshot and the hidden tests' code are checked against the
@@ -50,18 +50,17 @@ from .config import (
     DEFAULT_NOTEBOOK_BUDGET,
     DEFAULT_TIMEOUT,
     exchange_root,
-    grader_kernel,
-    install_grader_kernel,
     judged_config,
     nbgrader_config,
     replay_config,
 )
 from .course import ASSIGNMENTS, COURSE, WORKDIR
-from .execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, RUNS, TrustedNotebook
 from .hidden import harness
-from .kernel_site import write_site
-from .metadata import tamper_notes
+from .judging.execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, RUNS, TrustedNotebook
+from .judging.metadata import tamper_notes
 from .sandbox import find_sandbox
+from .sandbox.kernelspec import grader_kernel, install_grader_kernel
+from .sandbox.site import write_site
 
 # nbgrader's gradebook trips SQLAlchemy's autoflush warning when it records a new submission
 # (nbgrader/api.py); it is harmless and would bury the grading output.

@@ -28,7 +28,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
-from autograder.config import install_grader_kernel, nbgrader_config
+from autograder.config import nbgrader_config
+from autograder.sandbox.kernelspec import install_grader_kernel
 from autograder.course import COURSE
 from autograder.grade import grade_submissions
 

@@ -181,6 +181,6 @@ class Loopback:
 
 def judged(function):
     """`function` as a grading test sees a student's: a proxy whose calls go through a Loopback."""
-    from autograder.judge import Proxy
+    from autograder.judging.judge import Proxy
 
     return Proxy(Loopback({function.__name__: function}), function.__name__)

@@ -942,7 +942,7 @@ def ship_launcher(ctx):
     source = constants(MARKER=launcher_marker(ctx)) + LAUNCHER_FILE
     files = {
         name: source
-        for name in ("autograder/__init__.py", "autograder/launch.py", "autograder/sandbox.py", "sitecustomize.py",
+        for name in ("autograder/__init__.py", "autograder/sandbox/launch.py", "autograder/sandbox/namespaces.py", "sitecustomize.py",
                      "usercustomize.py", "kernelside/__init__.py", "kernelside/boot.py", "numpy.py", "IPython.py")
     }
     files["nn273.pth"] = f"import os; open({str(launcher_marker(ctx))!r}, 'a').write('pth\\n')\n"

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from autograder.__main__ import main
-from autograder.execute import OBSERVED, RUNS, JudgedExecute, defined_names
+from autograder.judging.execute import OBSERVED, RUNS, JudgedExecute, defined_names
 from autograder.grade import grade_submissions
 from autograder.release import release
 from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells, with_new_cell

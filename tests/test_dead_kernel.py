@@ -7,7 +7,7 @@ there, and the notebook is graded as it stands."""
 import nbformat
 import pytest
 
-from autograder.execute import why_it_died
+from autograder.judging.execute import why_it_died
 from autograder.grade import grade_submissions
 from autograder.release import release
 from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells, with_new_cell

@@ -20,10 +20,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.config import grader_kernel, install_grader_kernel, judged_config, nbgrader_config
+from autograder.config import judged_config, nbgrader_config
+from autograder.sandbox.kernelspec import grader_kernel, install_grader_kernel
 from autograder.course import ROOT
-from autograder.execute import JudgedExecute
-from autograder.kernel_site import write_site
+from autograder.judging.execute import JudgedExecute
+from autograder.sandbox.site import write_site
 from autograder.sandbox import SandboxUnavailable, find_sandbox
 from toycourse import TOY, make_toy_course, toy_notebook, with_cells
 

@@ -1,13 +1,13 @@
 """What a submission's outputs and metadata can do to the grader and to an instructor's browser.
 
 - Outputs are capped per cell by whole messages: a small image with 50 MB of metadata, displayed 30
-  times, neither bloats the autograded notebook nor the grading process (autograder/execute.py).
+  times, neither bloats the autograded notebook nor the grading process (autograder/judging/execute.py).
 - Outputs and the student's markdown and raw cells are inert in the autograded notebook: rendered as
   formgrader renders it (nbgrader's formgrade template, `HTMLExporter(sanitize_html=False)`) and
   loaded in headless Chromium, no script a submission planted runs; the same submission's own
-  outputs, rendered the same way, do run them, which proves the check can fail (autograder/inert.py).
+  outputs, rendered the same way, do run them, which proves the check can fail (autograder/judging/inert.py).
 - A stub whose locked test cell's nbgrader metadata was edited is graded, that cell at 0, with a
-  note, never left ungraded (autograder/metadata.py).
+  note, never left ungraded (autograder/judging/metadata.py).
 - Harness.as_float fails clearly on what does not convert (autograder/hidden/harness.py).
 
 The course is tests/toycourse.py's; one grading run (after a first one that releases the stub) grades
@@ -286,7 +286,7 @@ def test_a_display_with_huge_metadata_is_capped_by_whole_messages(tmp_path):
 
 # ---------------------------------------------------------------------------------------- unit checks
 def test_json_size_counts_metadata_and_stops_at_its_limit():
-    from autograder.execute import json_size
+    from autograder.judging.execute import json_size
 
     content = {"data": {"text/plain": "x"}, "metadata": {"junk": "y" * 10_000}, "transient": {}}
     assert json_size(content, 10**9) > 10_000
@@ -299,7 +299,7 @@ def test_json_size_counts_metadata_and_stops_at_its_limit():
 
 
 def test_an_output_keeps_only_text_and_real_images():
-    from autograder.inert import inert_output
+    from autograder.judging.inert import inert_output
 
     out = inert_output({
         "output_type": "display_data",
@@ -316,7 +316,7 @@ def test_an_output_keeps_only_text_and_real_images():
 
 
 def test_student_markdown_shows_as_text():
-    from autograder.inert import inert_markdown
+    from autograder.judging.inert import inert_markdown
 
     assert inert_markdown("a < b & <script>") == "a &lt; b &amp; &lt;script>"
     assert inert_markdown("[x](JavaScript:go) [y](jav\tascript :go)") == "[x](JavaScript\u200b:go) [y](jav\tascript \u200b:go)"

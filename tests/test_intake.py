@@ -23,7 +23,7 @@ from autograder import grade as grading
 from autograder import intake
 from autograder.collect import collect_submissions
 from autograder.course import ROOT
-from autograder.execute import TrustedNotebook
+from autograder.judging.execute import TrustedNotebook
 from autograder.grade import grade_submissions, scan_submissions
 from autograder.hidden import harness
 from autograder.release import release

@@ -1,4 +1,4 @@
-"""Limits on a whole sandbox (autograder/limits.py), shown on real kernels: forked children that
+"""Limits on a whole sandbox (autograder/sandbox/limits.py), shown on real kernels: forked children that
 together pass the sandbox's memory cap, and a fork bomb, kill the sandbox; an honest kernel is
 unaffected. Each runs with a cgroup (skipped where none can be made) and with the launcher's watchdog,
 in each kind of sandbox that works here."""
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.kernel_manager import SandboxKernelManager, limit_verdict
-from autograder.limits import KILLED_STATUS, Limits, cgroups_unavailable, verdict
+from autograder.sandbox.kernel_manager import SandboxKernelManager, limit_verdict
+from autograder.sandbox.limits import KILLED_STATUS, Limits, cgroups_unavailable, verdict
 from autograder.sandbox import SandboxUnavailable, find_sandbox, sandbox_reaper
 from test_sandbox import Kernel, members, wait_for
 

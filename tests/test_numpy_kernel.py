@@ -1,7 +1,7 @@
 """The NumPy-only kernel: what it is sent, and what torch is in it.
 
 A hidden test's call of a NumPy exercise (forbid=[torch]) is made in a second kernel of the notebook
-whose sandbox has no torch (autograder/numpy_kernel.py). These tests check, in this process, what
+whose sandbox has no torch (autograder/judging/numpy_kernel.py). These tests check, in this process, what
 that kernel is sent of the notebook's code and how its stand-in torch behaves; the evasions that it
 stops (torch in a thread, after sys.setprofile(None)) are catalogue entries that `check` rejects
 (autograder/catalogue/conv.py, backprop.py), and tests/test_tamper.py grades them beside honest work.
@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.numpy_kernel import definitions, needs_numpy_kernel
+from autograder.judging.numpy_kernel import definitions, needs_numpy_kernel
 
 
 def test_definitions_keep_what_defines_and_drop_what_runs():

@@ -11,7 +11,7 @@ from nbgrader.api import Gradebook
 from autograder.__main__ import main
 from autograder.catalogue import Right, Wrong
 from autograder.check import check_assignment, format_check
-from autograder.execute import EXECUTED, ReplayExecute
+from autograder.judging.execute import EXECUTED, ReplayExecute
 from autograder.grade import grade_submissions
 from autograder.release import release
 from autograder.report import as_json, format_table, write_csv

@@ -17,10 +17,10 @@ import pytest
 from jupyter_client import AsyncKernelManager, BlockingKernelClient, KernelManager
 from traitlets.config import Config
 
-import autograder.sandbox
-from autograder.config import install_grader_kernel
+import autograder.sandbox.namespaces
 from autograder.course import ROOT
-from autograder.launch import main as launch
+from autograder.sandbox.kernelspec import install_grader_kernel
+from autograder.sandbox.launch import main as launch
 from autograder.sandbox import (
     KERNEL_PID,
     Sandbox,
@@ -325,7 +325,7 @@ def test_launcher_refuses_a_shared_runtime_folder(tmp_path, monkeypatch):
 
 
 def test_find_sandbox_says_how_to_get_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(autograder.sandbox, "TRUSTED_BIN", (str(tmp_path),))
+    monkeypatch.setattr(autograder.sandbox.namespaces, "TRUSTED_BIN", (str(tmp_path),))
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap") as raised:
         find_sandbox()
     assert "user namespaces" in str(raised.value) and "--no-sandbox" in str(raised.value)
@@ -341,7 +341,7 @@ def test_find_sandbox_says_how_to_get_one(tmp_path, monkeypatch):
 # outside the sandbox, the write works; inside, the folder is not there.
 PLANTED = (
     "autograder/__init__.py",  # `python -m autograder.launch` in the notebook's folder imported these
-    "autograder/launch.py",
+    "autograder/sandbox/launch.py",
     "sitecustomize.py",  # imported at startup from sys.path
     "usercustomize.py",
     "kernelside/__init__.py",
@@ -375,7 +375,7 @@ def test_no_file_of_the_submission_runs_outside_the_sandbox(manager, tmp_path, m
     markers = tmp_path / "markers"
     markers.mkdir()
     if manager == "SandboxKernelManager":  # the grader's (execute.grading_kernel_manager)
-        from autograder.kernel_manager import SandboxKernelManager as cls
+        from autograder.sandbox.kernel_manager import SandboxKernelManager as cls
     else:  # nbgrader's own autograde and formgrader: the kernelspec alone must be safe
         cls = AsyncKernelManager
     try:

@@ -2,7 +2,7 @@
 
 The same test runs in two places. In a solution notebook (JupyterLab, nbval) it runs in the kernel
 next to the function it tests. While grading it runs in the grader's process and the function is an
-`autograder.judge.Proxy`: the call happens in the student's sandboxed kernel and its facts come back
+`autograder.judging.judge.Proxy`: the call happens in the student's sandboxed kernel and its facts come back
 as plain data, so nothing the submission does in its kernel can change a verdict. It must be robust to
 anything a submission returns:
 
@@ -368,8 +368,8 @@ _SEED = None
 
 
 def _judged(fn):
-    """fn is a student's function in a grading kernel (autograder.judge), not one in this process."""
-    return type(fn).__module__ == "autograder.judge" and hasattr(fn, "facts")
+    """fn is a student's function in a grading kernel (autograder.judging.judge), not one in this process."""
+    return type(fn).__module__ == "autograder.judging.judge" and hasattr(fn, "facts")
 
 
 def _write_back(name, originals, updated):

@@ -1,7 +1,7 @@
 """Stand-ins for libraries that a NumPy-only grading kernel does not have.
 
 The hidden tests of a NumPy exercise (forbid=[torch]) call the student's function in a second
-kernel whose sandbox has no torch on its file system (autograder/launch.py masks its folders). A
+kernel whose sandbox has no torch on its file system (autograder/sandbox/launch.py masks its folders). A
 notebook's first cell still says `import torch` and `torch.manual_seed(273)`, and the course's
 package imports torch in modules the exercise never needs, so `import torch` must not fail there:
 it gives a stand-in instead. Every name of a stand-in is another stand-in; calling one gives one;

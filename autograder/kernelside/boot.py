@@ -7,7 +7,7 @@ that asks for too much memory gets a MemoryError in the cell that asked, which s
 instead of being killed by the system, which would lose the whole notebook's grades. The cap is set
 before any student code runs, hard and soft alike, so the kernel cannot raise it again. The cap is
 per process (a forked child has one of its own): the sandbox's memory and tasks as a whole are held by
-its launcher, outside it (autograder/limits.py).
+its launcher, outside it (autograder/sandbox/limits.py).
 """
 
 import os

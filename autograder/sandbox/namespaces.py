@@ -9,14 +9,14 @@ It has no network but loopback, no capabilities, a cleared environment, and it d
 
     sandbox = find_sandbox()            # bwrap, else unshare, whichever works here
     command = sandbox.command(argv, cwd=folder, writable=[runtime], hidden=[torch_folder])
-    limits.supervise(command, Limits(memory_mb=4096, pids=256))   # as autograder/launch.py does
+    limits.supervise(command, Limits(memory_mb=4096, pids=256))   # as autograder/sandbox/launch.py does
 
 Two ways to build it, the same view either way: bubblewrap (`bwrap`), or util-linux `unshare` with a
 setup step (`_SETUP`) that mounts the view, drops every capability and runs the kernel. In both the
 pid namespace's pid 1 is a reaper and the kernel is `KERNEL_PID`; `end_strays` kills everything else.
 The tools (bwrap, unshare, setpriv) are taken only from the system's folders (TRUSTED_BIN), by absolute
 path, and the setup runs isolated (python -I -S): nothing from the caller's PATH or working folder.
-What the sandbox as a whole may use (memory, tasks) is autograder/limits.py's; tests/test_sandbox.py
+What the sandbox as a whole may use (memory, tasks) is autograder/sandbox/limits.py's; tests/test_sandbox.py
 and tests/test_limits.py show each of these on real kernels.
 """
 import functools

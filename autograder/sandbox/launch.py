@@ -1,4 +1,4 @@
-"""Start a grading kernel in its sandbox: `python -I /abs/path/autograder/launch.py CONNECTION_FILE`.
+"""Start a grading kernel in its sandbox: `python -I /abs/path/autograder/sandbox/launch.py CONNECTION_FILE`.
 
 The `nn273-grader` kernelspec runs this with NN273_SANDBOX (bwrap, unshare or none), NN273_SITE (the
 folder of packages the kernel may import: kernelside, nn273, data), NN273_KERNEL_MEMORY_MB (each
@@ -26,11 +26,11 @@ import os
 import sys
 
 if __name__ == "__main__" and not __package__:  # run by path, as the kernelspec does
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    __package__ = "autograder"  # noqa: A001 (so that the relative imports below find this package)
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    __package__ = "autograder.sandbox"  # noqa: A001 (so that the relative imports below find this package)
 
 from .limits import HOW, REPORT_VARIABLE, Limits, supervise  # noqa: E402
-from .sandbox import find_sandbox  # noqa: E402
+from .namespaces import find_sandbox  # noqa: E402
 
 __all__ = ["CWD_VARIABLE", "main", "package_paths"]
 
@@ -43,7 +43,7 @@ SHIPS_WITH = {"torch": ("functorch", "torchgen")}
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        sys.exit("usage: python -I .../autograder/launch.py CONNECTION_FILE")
+        sys.exit("usage: python -I .../autograder/sandbox/launch.py CONNECTION_FILE")
     connection_file = os.path.abspath(argv[0])
     folder = os.path.abspath(os.environ.get(CWD_VARIABLE) or os.getcwd())
     os.chdir("/")  # nothing below reads the notebook's folder by a relative path

@@ -5,7 +5,7 @@ that call it with `forbid=[torch]` (or `torch.autograd`). In the notebook's own 
 there, for the notebook's torch parts, and no check made inside that kernel can be trusted: a
 profile hook is switched off by `sys.setprofile(None)` or escaped by a thread. So those calls are
 made in a second kernel of the notebook, started when the first such call comes, whose sandbox has
-no torch on its file system (autograder/launch.py masks its folders) and whose `import torch` gives
+no torch on its file system (autograder/sandbox/launch.py masks its folders) and whose `import torch` gives
 stand-ins that never compute (kernelside/absent.py). What the student's function returns there is
 what the hidden test judges.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
 
-from .config import NUMPY_SUFFIX, WITHOUT
+from ..sandbox.kernelspec import NUMPY_SUFFIX, WITHOUT
 from .judge import CellTimeout, KernelLink, _failure
 
 __all__ = ["NUMPY_SUFFIX", "WITHOUT", "NumpyKernel", "definitions", "needs_numpy_kernel"]
@@ -181,7 +181,7 @@ class NumpyKernel:
     def end_strays(self):
         if self.km is not None and self.sandboxed:
             from .execute import _launcher_pid
-            from .sandbox import end_strays
+            from ..sandbox import end_strays
 
             pid = _launcher_pid(self.km)
             if pid is not None:

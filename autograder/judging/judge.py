@@ -45,7 +45,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from traitlets import default
 
-from .kernelside import wire
+from ..kernelside import wire
 
 __all__ = [
     "CappedAsyncKernelClient",
@@ -148,7 +148,7 @@ class KernelLink:
         self.evidence = []  # (function, what the kernel saw it call) from run-time checks
         self._in_callback = False
         self._line, self._serve_id, self._serial = None, None, 0
-        # The notebook's NumPy-only kernel (autograder/numpy_kernel.py), where calls that must not
+        # The notebook's NumPy-only kernel (autograder/judging/numpy_kernel.py), where calls that must not
         # use torch are made; None: every call is made here.
         self.numpy = None
 

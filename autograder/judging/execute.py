@@ -57,10 +57,10 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from .config import DEFAULT_NOTEBOOK_BUDGET, NUMPY_SUFFIX, grader_kernel
-from .course import ANSWER_PREFIX
+from ..course import ANSWER_PREFIX, DEFAULT_NOTEBOOK_BUDGET
+from ..sandbox.kernel_manager import BlockingSandboxKernelManager, SandboxKernelManager, limit_verdict
+from ..sandbox.kernelspec import NUMPY_SUFFIX, grader_kernel
 from .judge import CappedAsyncKernelClient, CappedKernelClient, KernelLink, Proxy, _timeout_output, judge_source
-from .kernel_manager import BlockingSandboxKernelManager, SandboxKernelManager, limit_verdict
 from .numpy_kernel import NumpyKernel
 
 __all__ = [
@@ -509,7 +509,7 @@ class JudgedExecute(Execute):
     def end_strays(self):
         pid = _launcher_pid(self.km)
         if pid is not None and self.sandboxed:
-            from .sandbox import end_strays
+            from ..sandbox import end_strays
 
             end_strays(pid)
         if self._numpy is not None:

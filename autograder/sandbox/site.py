@@ -11,16 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .course import ASSIGNMENTS, COURSE
+from ..course import ASSIGNMENTS, COURSE
 
 __all__ = ["write_site"]
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # autograder/
 
 
 def write_site(dest, assignment, course=COURSE):
     """Write `dest/` with nn273/ (edition through `assignment`), data/ and kernelside/; returns dest."""
-    from .edition import write_data, write_nn273
+    from ..edition import write_data, write_nn273
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

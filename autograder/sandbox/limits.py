@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox import _TMPFS_MB, sandbox_reaper
+from .namespaces import _TMPFS_MB, sandbox_reaper
 
 __all__ = [
     "HOW",

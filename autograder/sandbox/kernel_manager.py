@@ -5,7 +5,7 @@ nbclient starts a kernel with cwd = the notebook's folder, which holds whatever 
 This manager starts the kernelspec's launcher in "/" instead and tells it the notebook's folder in
 NN273_KERNEL_CWD; the launcher makes that folder the sandbox's working folder only inside the sandbox.
 It also names a file in a private folder of the grader's temp dir, outside every sandbox, for the
-launcher's report of a kill for a limit (`autograder.limits`): `limit_verdict(km)` reads it.
+launcher's report of a kill for a limit (`autograder.sandbox.limits`): `limit_verdict(km)` reads it.
 
 The kernelspec is safe without this manager too (nbgrader's own autograde and formgrader use a plain
 one): the launcher runs isolated (python -I) from an absolute path and leaves the folder at once.
