@@ -140,7 +140,7 @@ class TrustedNotebook:
     def load(cls, path):
         """The notebook at `path`, read (without following a link) the first time only; ValueError if
         its bytes are not those `expect` registered."""
-        from .intake import MAX_NOTEBOOK_BYTES, read_regular
+        from ..intake import MAX_NOTEBOOK_BYTES, read_regular
 
         key = os.path.abspath(path)
         expected = cls._expected.get(key)
