@@ -56,7 +56,7 @@ from .config import (
 )
 from .course import ASSIGNMENTS, COURSE, WORKDIR
 from .hidden import harness
-from .judging.execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, RUNS, TrustedNotebook
+from .judging.execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, OUTPUT_LOST, RUNS, TrustedNotebook
 from .judging.metadata import tamper_notes
 from .sandbox import find_sandbox
 from .sandbox.kernelspec import grader_kernel, install_grader_kernel
@@ -659,6 +659,7 @@ def _resource_problems(observed):
         for t in observed.get("timeouts", [])
     ]
     problems += [f"{m['cell']} ran out of memory: {m['evidence']}" for m in observed.get("memory", [])]
+    problems += [f"{cell}'s output was cut: {OUTPUT_LOST}" for cell in observed.get("cut", [])]
     ended, budget = observed.get("ended"), observed.get("budget")
     if ended:
         problems.append(

@@ -68,6 +68,7 @@ __all__ = [
     "EXECUTED",
     "FLAGS",
     "OBSERVED",
+    "OUTPUT_LOST",
     "RUNS",
     "JudgedExecute",
     "ReplayExecute",
@@ -78,6 +79,11 @@ __all__ = [
     "why_it_died",
 ]
 
+# What a cell whose end was lost shows (`_output_lost`).
+OUTPUT_LOST = (
+    "the rest of this cell's output never reached the grader (a message larger than the grader takes, "
+    "or output still arriving long after the cell ended)"
+)
 MAX_KERNEL_OUTPUT = 1_000_000  # characters of output kept per kernel cell
 INTERRUPT_GRACE = 5.0  # seconds a cell has to stop after the interrupt at its limit
 MEMORY_NEAR_CAP = 0.9  # a peak address space past this share of the kernel's cap: it ran out
@@ -222,7 +228,7 @@ class JudgedExecute(Execute):
         # deadline, the cells' ending once the run has ended (ename, text), what the grader saw
         self._key, self._last, self._deadline, self._ended = None, True, None, None
         self._run_started = time.monotonic()
-        self._observed = {"timeouts": [], "memory": [], "ended": None, "budget": None}
+        self._observed = {"timeouts": [], "memory": [], "cut": [], "ended": None, "budget": None}
         self._limit, self._fired = None, None  # the running cell's (seconds, set by the budget); its timer fired
         self._submitted = {
             c.metadata["nbgrader"]["grade_id"]: c.source
@@ -282,6 +288,11 @@ class JudgedExecute(Execute):
             cell.outputs = exc.outputs
             return self._died(cell, grade_id, index, name, _ignored(self._limit[0]), exc, "CellTimeoutError")
         except CellTimeoutError as exc:  # nbclient's wait for the end of a cell's output ran out
+            if self._fired is None and self._output_lost():
+                cell.outputs.append(new_output("stream", name="stdout", text=f"[output cut: {OUTPUT_LOST}]\n"))
+                self._observed["cut"].append(name)
+                self.end_strays()
+                return cell, self.resources
             self._end_kernel()
             if self._fired is not None:
                 return self._died(cell, grade_id, index, name, _ignored(self._fired), exc, "CellTimeoutError")
@@ -471,6 +482,16 @@ class JudgedExecute(Execute):
             raise _Unresponsive(outputs[:-1])
         self._fired = seconds
         return outputs
+
+    def _output_lost(self):
+        """Whether a cell whose end never arrived left a kernel that is ready for more: then its end
+        was lost (a message over the grader's size cap drops the line that carries it, judge.py's
+        MAX_MESSAGE), not still coming, and the notebook goes on with that cell's output cut."""
+        try:
+            self._judging()
+            return self._kernel_answers(self.interrupt_grace)
+        except Exception:  # noqa: BLE001 (a kernel that cannot be asked is not ready)
+            return False
 
     def _kernel_answers(self, wait):
         """Whether the kernel replies to a kernel_info request within `wait` s; one still running the
