@@ -104,3 +104,87 @@ def test_the_guard_reports_a_use_of_the_stand_in_as_a_forbidden_call(absent, mon
 
     facts = guard.guarded_call(sneaky, (np.ones(2),), {}, forbid_modules=["torch"])
     assert facts["forbidden"] and facts["forbidden"][0].startswith("torch.tensor() of module torch")
+
+
+# ------------------------------------------------------------------------ graded, end to end
+# The toy course's double, whose hidden test forbids torch as the NumPy exercises' hidden tests do.
+HIDDEN_WITHOUT_TORCH = """\
+# Hidden tests of double
+### BEGIN HIDDEN TESTS
+import torch
+from autograder.hidden.harness import Harness
+H = Harness()
+x = np.arange(5.0)
+H.assert_close(H.as_float(H.call(double, x, forbid=[torch], case="double(x) for x = arange(5)"), "double(x)"), 2 * x, "double(x)")
+### END HIDDEN TESTS
+"""
+IN_A_THREAD = """\
+import threading
+import torch
+def double(x):
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(result=(2 * torch.as_tensor(np.asarray(x, dtype=float))).numpy()))
+    worker.start()
+    worker.join()
+    return box["result"]
+"""
+PROFILE_OFF = """\
+import sys
+import torch
+def double(x):
+    sys.setprofile(None)
+    return (2 * torch.as_tensor(np.asarray(x, dtype=float))).numpy()
+"""
+HELPER_IN_A_STORY_CELL = """\
+def _twice(x):
+    return 2 * np.asarray(x, dtype=float)
+"""
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    import nbformat
+
+    from autograder.grade import grade_submissions
+    from autograder.release import release
+    from autograder.sandbox import SandboxUnavailable, find_sandbox
+    from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells, with_new_cell
+
+    try:
+        find_sandbox()
+    except SandboxUnavailable as exc:
+        pytest.skip(f"a kernel without torch needs a sandbox: {exc}")
+    root = tmp_path_factory.mktemp("without-torch")
+    course = make_toy_course(root / "course")
+    solution = with_cells(toy_notebook(), hidden_double=HIDDEN_WITHOUT_TORCH)
+    nbformat.write(solution, course.solution_path(TOY))
+    release([TOY], course)
+    subs = root / "subs"
+    submit(subs, "honest", solution)
+    submit(subs, "thread", with_cells(solution, double=IN_A_THREAD))
+    submit(subs, "profile_off", with_cells(solution, double=PROFILE_OFF))
+    helper = with_new_cell(solution, "imports", HELPER_IN_A_STORY_CELL)
+    submit(subs, "helper", with_cells(helper, double="def double(x):\n    return _twice(x)\n"))
+    return grade_submissions(subs, course, workdir=root / "work", timeout=20, jobs=2)
+
+
+@pytest.mark.slow
+def test_torch_out_of_sight_of_the_kernel_fails_the_hidden_test_and_is_flagged(graded):
+    from toycourse import TOY
+
+    for student in ("thread", "profile_off"):
+        grade = graded[student][TOY]
+        # the visible test does not hold the rule; the hidden one, graded without torch, does
+        assert grade.cells["test_double"]["score"] == 1.0, (student, grade.cells, grade.error)
+        assert grade.cells["hidden_double"]["score"] == 0.0, (student, grade.cells, grade.error)
+        evidence = " | ".join(f["evidence"] for f in grade.flags if f["function"] == "double")
+        assert "torch" in evidence, (student, grade.flags)
+
+
+@pytest.mark.slow
+def test_honest_work_keeps_its_points_without_torch(graded):
+    from toycourse import TOY
+
+    for student in ("honest", "helper"):  # a helper defined in a cell of the student's own counts
+        grade = graded[student][TOY]
+        assert (grade.score, grade.error, grade.flags) == (grade.max_score, None, []), (student, grade)
