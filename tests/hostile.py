@@ -734,8 +734,9 @@ display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>document.title="pwn
 HTML_MARKDOWN = "Look: <script>document.title = 'pwned-by-markdown'</script> [click](javascript:alert(1))\n"
 
 IOPUB_FLOOD = '''\
-# When a test calls sigmoid, a thread starts sending the grader freshly signed output, forever.
+# When a test calls sigmoid, a thread starts sending the grader freshly signed output.
 import threading
+import time
 
 import numpy as np
 
@@ -743,8 +744,8 @@ _kernel = get_ipython().kernel
 
 
 def _flood():
-    parent = _kernel.get_parent()
-    while True:
+    parent, end = _kernel.get_parent(), time.monotonic() + 20
+    while time.monotonic() < end:  # for as long as the judged cells that follow take
         _kernel.session.send(_kernel.iopub_socket, "stream", {"name": "stdout", "text": "x" * 1000}, parent=parent)
 
 
@@ -764,9 +765,9 @@ for _ in range(30):
 '''
 
 NODE_BOMB = '''\
-# A result whose JSON is small per node and has very many of them: 30 million empty lists.
+# A result whose JSON is small per node and has very many of them: 3 million empty lists.
 def sigmoid(r):
-    return [[]] * 30_000_000
+    return [[]] * 3_000_000
 '''
 
 FORKED_MEMORY = '''\
@@ -809,7 +810,7 @@ while True:
         pass
 '''
 
-SLOW_CELL = "import time\n\ntime.sleep(20)\n"
+SLOW_CELL = "import time\n\ntime.sleep(5)\n"
 
 
 # ------------------------------------------------------------------------------ the cases

@@ -227,7 +227,7 @@ class Batch:
     writable: set = field(default_factory=set)  # course files write_files could open for writing
     huge_sizes: list = field(default_factory=list)  # bytes of huge_output's autograded notebook, per run
     flood_sizes: dict = field(default_factory=dict)  # bytes of the flooding cases' autograded notebooks
-    links_text: str = ""  # everything the links case's autograded notebook holds
+    links_text: str = ""  # what the links case's cell printed of the files beside its notebook
     live_outputs: list = field(default_factory=list)  # html_js's outputs and cells a browser would run
     launcher_ran: str | None = None  # what the shipped launcher wrote on the host, if it ever ran
     grader_peak_mb: list = field(default_factory=list)  # the grading processes' peak memory, per run
@@ -259,7 +259,7 @@ class Batch:
         for name in ("iopub_flood", "metadata_flood", "node_bomb"):
             path = _autograded(ctx, name)
             self.flood_sizes[name] = path.stat().st_size if path.is_file() else None
-        self.links_text = _all_text(_autograded(ctx, "links"))
+        self.links_text = _stream_text(_autograded(ctx, "links"))  # what its cell read and printed
         self.live_outputs = _live_outputs(_autograded(ctx, "html_js"))
         marker = launcher_marker(ctx)
         self.launcher_ran = marker.read_text() if marker.exists() else None
