@@ -106,7 +106,7 @@ class Replay:
             f"{self.assignment} under setting {self.setting!r} ({setting.describe()}): "
             f"{', '.join(self.cells) or 'the run'} differ from the stored outputs "
             f"(or failed). Print these numbers at a precision that survives rounding "
-            f"(docs/authoring.md, 'Printed numbers'), then `python -m autograder store {self.assignment}`.\n"
+            f"(docs/authoring.md, 'Notebook rules'), then `python -m autograder store {self.assignment}`.\n"
             f"{self.output}"
         )
 
