@@ -9,34 +9,58 @@
   process checks the assignments one after another from the start of the session, on the core the
   rest of the suite leaves idle most of the time, and the test_check items run last, each taking
   its assignment's result (`checked`). A check that cannot finish is a failure of its own test.
+- The replays of tests/test_replay.py (each solution notebook under another machine's numerical
+  kernels, autograder/replay.py) start there too, one after another in a thread of their own whose
+  work is a new nbval process each; their items also run last (`replayed`).
 """
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
 CHECK_TEST = "tests/test_assignments.py::test_check["
+REPLAY_TEST = "tests/test_replay.py::test_replays_under_other_kernels["
 
 
 class _Background:
     pool = None
     futures = {}  # assignment -> Future of its AssignmentCheck
+    replay_pool = None
+    replays = {}  # assignment -> Future of its autograder.replay.Replay
+
+
+class _NotebooksAreSlow:
+    # a plugin of its own, as a conftest has one pytest_collection_modifyitems: this one runs
+    # before -m deselects (pytest's own hook), so that `pytest -m "not slow"` leaves nbval's
+    # replays out; the one below runs after it
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            if str(item.fspath).endswith(".ipynb"):
+                item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_NotebooksAreSlow(), "nn273-notebooks-are-slow")
 
 
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected what will not run
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if str(item.fspath).endswith(".ipynb"):
-            item.add_marker(pytest.mark.slow)
     checks = [item for item in items if item.nodeid.startswith(CHECK_TEST)]
-    if not checks:
+    replays = [item for item in items if item.nodeid.startswith(REPLAY_TEST)]
+    if not checks and not replays:
         return
-    items[:] = [item for item in items if not item.nodeid.startswith(CHECK_TEST)] + checks
+    last = set(checks + replays)
+    items[:] = [item for item in items if item not in last] + checks + replays
     if config.getoption("collectonly"):
+        return
+    if replays:
+        _start_replays([item.callspec.params["assignment"] for item in replays])
+    if not checks:
         return
     from autograder.check import check_assignment
 
@@ -46,9 +70,23 @@ def pytest_collection_modifyitems(config, items):
         _Background.futures[assignment] = _Background.pool.submit(check_assignment, assignment, jobs=1)
 
 
+def _start_replays(assignments):
+    # a thread is enough: each replay is a new process (the kernels are chosen when the libraries
+    # load), and the thread only waits for it; one at a time, as the checks, on two cores
+    from autograder.course import COURSE
+    from autograder.replay import replay, setting_for
+
+    order = COURSE.available()
+    _Background.replay_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay")
+    for assignment in assignments:
+        setting = setting_for(order.index(assignment))
+        _Background.replays[assignment] = _Background.replay_pool.submit(replay, assignment, setting)
+
+
 def pytest_sessionfinish(session):
-    if _Background.pool is not None:
-        _Background.pool.shutdown(wait=False, cancel_futures=True)  # an aborted run: what is queued
+    for pool in (_Background.pool, _Background.replay_pool):
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)  # an aborted run: what is queued
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +100,23 @@ def checked():
             from autograder.check import check_assignment
 
             return check_assignment(assignment)
+        return future.result()
+
+    return result
+
+
+@pytest.fixture(scope="session")
+def replayed():
+    """assignment -> its autograder.replay.Replay under its setting: from the background when it
+    was started there, else made now."""
+
+    def result(assignment):
+        future = _Background.replays.pop(assignment, None)
+        if future is None:
+            from autograder.course import COURSE
+            from autograder.replay import replay, setting_for
+
+            return replay(assignment, setting_for(COURSE.available().index(assignment)))
         return future.result()
 
     return result
