@@ -27,7 +27,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
 from autograder.hidden.harness import Harness, HiddenTestFailure
-from toycourse import TOY, make_toy_course, submit, toy_notebook
+from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -81,12 +81,7 @@ def _answered(stub):
         for c in toy_notebook(questions=True).cells
         if c.metadata.get("nbgrader", {}).get("solution")
     }
-    nb = nbformat.from_dict(stub)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
+    return with_cells(stub, **answers)
 
 
 def _cell(nb, gid):
