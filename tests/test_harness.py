@@ -203,3 +203,13 @@ def test_a_gradient_from_a_batch_equals_the_one_from_single_calls():
                 batch = str(exc)
     assert singly is not None and singly == batch  # the same central differences, the same failure
     assert proxy._link.requests == 1
+
+
+def test_a_student_exception_of_its_own_keeps_its_name_in_the_grader():
+    from autograder.judging.judge import KernelError, _error_class
+
+    # a class of the student's deriving directly from Exception, and one from a builtin
+    mine = _error_class("ShapeMismatch", ["Exception", "BaseException"])
+    assert mine.__name__ == "ShapeMismatch" and issubclass(mine, KernelError) and issubclass(mine, Exception)
+    value = _error_class("ValueError", [])
+    assert issubclass(value, ValueError) and issubclass(value, KernelError)

@@ -98,7 +98,9 @@ def _error_class(kernel_type, bases):
             break
     key = (name, base)
     if key not in _ERROR_CLASSES:
-        _ERROR_CLASSES[key] = type(name, (base, KernelError), {"__module__": "kernel"})
+        # KernelError derives from Exception: put first, Exception itself would break the MRO
+        bases = (KernelError,) if base is Exception else (base, KernelError)
+        _ERROR_CLASSES[key] = type(name, bases, {"__module__": "kernel"})
     return _ERROR_CLASSES[key]
 
 
