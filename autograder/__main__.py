@@ -10,6 +10,7 @@ No ID means every assignment that has a solution notebook.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -135,11 +136,31 @@ def _collect(args):
     return 0
 
 
+def _unwritable(path, submissions):
+    """Why the report cannot be written at `path`, or None: its folder must exist, it must not be a
+    folder itself, and nothing is ever written into SUBMISSIONS."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        return f"cannot write {path}: its folder {folder} does not exist; make it, or give another path"
+    if path.is_dir():
+        return f"cannot write {path}: it is a folder; give a file name, e.g. {path / 'grades.json'}"
+    if not os.access(folder, os.W_OK):
+        return f"cannot write {path}: its folder {folder} is not writable"
+    if folder == submissions.resolve() or submissions.resolve() in folder.parents:
+        return f"{path} is inside SUBMISSIONS ({submissions}), which grading never writes into; give a path outside it"
+    return None
+
+
 def _grade(args):
     from .grade import grade_submissions, scan_submissions
     from .progress import Progress
     from .report import format_summary, format_table, write_csv, write_json
 
+    for path in filter(None, (args.json, args.csv)):  # before hours of grading, not after
+        problem = _unwritable(Path(path), Path(args.submissions))
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     if args.no_sandbox:
         print(NO_SANDBOX, file=sys.stderr)
     plan, _ = scan_submissions(args.submissions, COURSE, args.assignments)  # how long the bar is

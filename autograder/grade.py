@@ -42,6 +42,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Grade, Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
+from traitlets.config import Config
 
 from . import intake
 from .config import (
@@ -49,7 +50,7 @@ from .config import (
     DEFAULT_MEMORY_MB,
     DEFAULT_NOTEBOOK_BUDGET,
     DEFAULT_TIMEOUT,
-    exchange_root,
+    exchange_config,
     judged_config,
     nbgrader_config,
     replay_config,
@@ -890,7 +891,7 @@ def _write_formgrader_config(workdir, config):
     }
     # the course's exchange, as the repository's nbgrader_config.py sets it, so that formgrader started
     # here offers release and collect too (it warns when the folder is missing: that config makes it)
-    exchange = str(exchange_root())
+    exchange = exchange_config(Config()).Exchange.root  # made if missing, as the root configuration makes it
     lines = [
         "# Written by `python -m autograder grade` for nbgrader's formgrader: run `jupyter lab` in this",
         "# folder and open Nbgrader > Formgrader to grade the free-text answers by hand.",

@@ -176,6 +176,19 @@ def test_cli_rejects_unknown_assignments(capsys):
     assert "unknown assignment 99_nothing" in capsys.readouterr().err
 
 
+def test_cli_refuses_report_paths_it_could_not_write_before_grading(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    submit(subs, "alice", toy_notebook())
+    for json_path, said in [
+        (tmp_path / "missing" / "grades.json", "does not exist"),
+        (tmp_path, "it is a folder"),
+        (subs / "grades.json", "inside SUBMISSIONS"),
+    ]:
+        assert main(["grade", str(subs), "--json", str(json_path), "--workdir", str(tmp_path / "work")]) == 2
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()  # refused before anything was graded
+
+
 def test_feedback_is_written_per_student(course, tmp_path):
     subs = tmp_path / "subs"
     submit(subs, "alice", toy_notebook())

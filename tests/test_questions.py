@@ -119,7 +119,7 @@ def test_formgrader_grades_the_words_and_grading_again_does_not_erase_its_score(
     report, workdir, subs = graded
     written = PyFileConfigLoader("nbgrader_config.py", path=str(workdir)).load_config()
     assert written.CourseDirectory.db_url == f"sqlite:///{workdir.resolve() / 'gradebook.db'}"
-    assert written.Exchange.root == str(exchange_root())
+    assert written.Exchange.root == str(exchange_root()) and exchange_root().is_dir()  # made, as formgrader needs it
     with formgrader(workdir) as ask:
         notebooks = {n["student"]: n for n in ask("GET", f"submitted_notebooks/{TOY}/{TOY}")}
         assert notebooks["alice"]["needs_manual_grade"] and not notebooks["bob"]["needs_manual_grade"]
