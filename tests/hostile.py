@@ -693,9 +693,12 @@ except OSError:
 '''
 
 READ_LINKS = '''\
-# Read every file that came with the submission: links to the course's files would arrive here.
+# Read every file that came with the submission (but my own notebook): links to the course's files
+# would arrive here.
 import os
 for name in sorted(os.listdir(".")):
+    if name.endswith(".ipynb"):
+        continue
     try:
         with open(name, "rb") as f:
             data = f.read(2_000_000)

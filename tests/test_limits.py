@@ -94,6 +94,9 @@ def start(setting, root):
                   sandbox_memory_mb=CAP_MB, pids=PIDS, limits=how)
 
 
+BEFORE_THE_CGROUP_MB = 48  # what a sandbox's processes may hold from before they joined its cgroup
+
+
 class Sampler(threading.Thread):
     """Samples, from the host, the memory that the sandbox started by `launcher` allocated: the
     proportional anonymous and shared sets of its processes (a page shared by forks counted once),
@@ -143,10 +146,15 @@ def test_children_that_together_pass_the_cap_kill_the_sandbox(setting, tmp_path)
     finally:
         kernel.stop()
     margin = 0 if how == "auto" else WATCHDOG_MARGIN_MB * 2**20
+    # Sampled from outside, the processes' own pages include a few they touched before the launcher
+    # put them in the cgroup (charged to the grader's cgroup, not the sandbox's): 20 MiB once on CI's
+    # busy machine, under unshare, whose setup step runs before the kernel. The cgroup's own peak
+    # is the measure it enforces, and it is held to the cap exactly.
+    sampled = margin if how != "auto" else BEFORE_THE_CGROUP_MB * 2**20
     assert status == KILLED_STATUS, f"the sandbox was not stopped (status {status}; report {report})"
     assert report["killed_for"] == "memory", report
     assert report["enforced_by"]["memory"].startswith("a cgroup" if how == "auto" else "the launcher's watchdog")
-    assert sampler.peak <= CAP_MB * 2**20 + margin, f"{sampler.peak / 2**20:.0f} MiB sampled; report {report}"
+    assert sampler.peak <= CAP_MB * 2**20 + sampled, f"{sampler.peak / 2**20:.0f} MiB sampled; report {report}"
     assert report["memory_peak"] <= CAP_MB * 2**20 + margin, report
     assert verdict(report).startswith(f"the sandbox was killed: its processes together held more than its {CAP_MB} MiB")
 

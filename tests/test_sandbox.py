@@ -396,7 +396,7 @@ def test_the_kernelspec_runs_the_launcher_isolated_by_its_path(tmp_path, monkeyp
     monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
     install_grader_kernel(tmp_path, sandbox="none")
     spec = json.loads((tmp_path / "jupyter" / "kernels" / "nn273-grader" / "kernel.json").read_text())
-    assert spec["argv"] == [sys.executable, "-I", str(ROOT / "autograder" / "launch.py"), "{connection_file}"]
+    assert spec["argv"] == [sys.executable, "-I", str(ROOT / "autograder" / "sandbox" / "launch.py"), "{connection_file}"]
 
 
 # --- masked paths and a kernel without torch ----------------------------------------------------------
@@ -462,6 +462,12 @@ def test_a_kernel_without_torch_has_no_torch_by_any_path(kind, tmp_path, monkeyp
                     seen[what] = "worked"
                 except Exception as error:
                     seen[what] = type(error).__name__
+            # what the notebook's `import torch` gets there: stand-ins (kernelside/absent.py) ...
+            seen["stand-in"] = type(__import__("torch")).__name__
+            # ... and once a submission has removed them, nothing
+            sys.meta_path[:] = [f for f in sys.meta_path if type(f).__module__ != "kernelside.absent"]
+            for name in [m for m in sys.modules if m == "torch" or m.startswith("torch.")]:
+                del sys.modules[name]
             attempt("import", lambda: __import__("torch"))
             sys.path.insert(0, site)
             sys.path.insert(0, os.path.join(site, "torch"))
@@ -483,6 +489,7 @@ def test_a_kernel_without_torch_has_no_torch_by_any_path(kind, tmp_path, monkeyp
     assert result == {
         "numpy": 3.0,
         "ipython": True,
+        "stand-in": "_AbsentModule",
         "import": "ModuleNotFoundError",
         "import after sys.path": "ModuleNotFoundError",
         "functorch": "ModuleNotFoundError",
