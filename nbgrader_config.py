@@ -4,9 +4,12 @@
 # (submissions go in grading/nbgrader/submitted/<student>/<id>/). Settings: autograder/config.py.
 # The exchange (release_assignment, fetch_assignment, submit, collect) is grading/exchange/, or the
 # folder $NN273_EXCHANGE names (a shared one on a JupyterHub).
-from autograder.config import exchange_config, nbgrader_config
+# autograde (and formgrader's Autograde button) grades only through the course's grader, sandboxed,
+# in grading/nbgrader/judged/ (autograder/judging/delegate.py); it refuses where there is no sandbox.
+# generate_feedback writes the course's feedback pages (autograder/feedback.py), not nbgrader's.
+from autograder.config import course_autograde_config, exchange_config, nbgrader_config
 from autograder.course import NBGRADER_DIR
 
 NBGRADER_DIR.mkdir(parents=True, exist_ok=True)
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
-c.merge(exchange_config(nbgrader_config(workdir=NBGRADER_DIR)))
+c.merge(course_autograde_config(exchange_config(nbgrader_config(workdir=NBGRADER_DIR))))

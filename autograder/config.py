@@ -23,6 +23,7 @@ __all__ = [
     "EXCHANGE",
     "EXCHANGE_VARIABLE",
     "exchange_config",
+    "course_autograde_config",
     "exchange_root",
     "judged_config",
     "nbgrader_config",
@@ -133,6 +134,25 @@ def judged_config(c, course=COURSE, sandboxed=True, runtime_root=None, notebook_
         c.JudgedExecute.runtime_root = str(runtime_root)
     if notebook_budget is not False:
         c.JudgedExecute.notebook_budget = None if notebook_budget is None else float(notebook_budget)
+    return c
+
+
+def course_autograde_config(c, course=COURSE):
+    """nbgrader's own commands and formgrader in a course folder (the repository's nbgrader_config.py,
+    and each one grade writes in its workdir): autograde grades only through the course's grader
+    (`DelegatedExecute`, autograder/judging/delegate.py, in place of the judged execute step, which
+    itself stands where nbgrader's `Execute` stood), and generate_feedback writes the course's
+    feedback pages (`FeedbackPage`, autograder/feedback.py), never nbgrader's, which shows the tests."""
+    from .feedback import FeedbackPage
+    from .judging.delegate import DelegatedExecute
+    from .judging.execute import JudgedExecute
+
+    judged_config(c, course)
+    steps = list(c.Autograde.autograde_preprocessors)
+    steps[steps.index(JudgedExecute)] = DelegatedExecute
+    c.Autograde.autograde_preprocessors = steps
+    c.GenerateFeedback.exporter_class = FeedbackPage
+    c.GenerateFeedback.preprocessors = []
     return c
 
 

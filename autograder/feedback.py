@@ -12,19 +12,28 @@ notebook holds them. As a last guard, any line of a hidden test and any private 
 tests' modules (their oracles) that a message might still hold is blacked out.
 
 The file names are nbgrader's (`<notebook>.html`), so `nbgrader release_feedback` hands the page to
-the student through the exchange, as it would its own.
+the student through the exchange, as it would its own. `FeedbackPage` is the exporter of nbgrader's
+generate_feedback in the course's configuration (config.py): formgrader's Generate Feedback, `nbgrader
+generate_feedback` and `grade --feedback` all write these pages, from the gradebook as it is then (a
+score entered by hand included) and the notes of the grade's record (results/), with the
+`timestamp.txt` and `submission_secret.txt` that release_feedback reads.
 """
 
 import ast
 import html
+import json
 import re
+import secrets as _tokens
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+from nbconvert.exporters import Exporter
+from traitlets import default
 
 from .course import ASSIGNMENTS
 
-__all__ = ["feedback_facts", "write_feedback"]
+__all__ = ["FeedbackPage", "feedback_facts", "write_feedback"]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 YOUR_CODE = (
@@ -52,11 +61,10 @@ def feedback_facts(student, assignment, grade, autograded):
     """What the pages say, as data: {"student", "assignment", "score", "max_score", "cells", "notes",
     "errors"}; cells: [{"id", "kind", "score", "max_score", "message", "diagnosis", "your_code"}] in
     notebook order; errors: [(cell, message)] of the student's own cells that raised."""
-    nb = (
-        nbformat.read(autograded, as_version=4)
-        if Path(autograded).is_file()
-        else nbformat.v4.new_notebook()
-    )
+    if isinstance(autograded, nbformat.NotebookNode):
+        nb = autograded
+    else:
+        nb = nbformat.read(autograded, as_version=4) if Path(autograded).is_file() else nbformat.v4.new_notebook()
     secrets = _Secrets(nb, assignment)
     outputs, kinds, errors = {}, {}, []
     for index, cell in enumerate(nb.cells):
@@ -284,3 +292,49 @@ def _html(facts):
         parts.append("</ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+class FeedbackPage(Exporter):
+    """nbgrader's generate_feedback, in the course's configuration: the course's page for an
+    autograded notebook (`<notebook>.html`, with `<notebook>.txt` beside it), never nbgrader's own."""
+
+    output_mimetype = "text/html"
+
+    @default("file_extension")
+    def _file_extension_default(self):
+        return ".html"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        from .grade import feedback_grade
+
+        nb, resources = super().from_notebook_node(nb, resources, **kw)
+        info = resources["nbgrader"]
+        student, assignment = info["student"], info["assignment"]
+        coursedir = self.parent.coursedir
+        grade = feedback_grade(coursedir.root, coursedir.db_url, student, assignment, nb)
+        facts = feedback_facts(student, assignment, grade, nb)
+        outputs = resources.setdefault("outputs", {})
+        outputs[f"{info['notebook']}.txt"] = _text(facts).encode("utf-8")
+        # What release_feedback reads beside the page. A submission that came through the exchange
+        # brought both (generate_feedback copies them from the autograded folder); for one that did
+        # not, the time of this page and a secret no student holds, so the release goes through and
+        # the page is for the instructor to hand out.
+        autograded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+        if not (autograded / "timestamp.txt").is_file():
+            outputs["timestamp.txt"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z").encode()
+        if not (autograded / "submission_secret.txt").is_file():
+            outputs["submission_secret.txt"] = _tokens.token_hex(64).encode()
+        return _html(facts), resources
+
+
+def recorded_notes(root, student, assignment, digest):
+    """The notes (`NotebookGrade.error`) of the grade recorded in the course folder `root` for this
+    submission, if that record is of the notebook whose outputs have `digest`; else None."""
+    path = Path(root) / "results" / student / f"{assignment}.json"
+    try:
+        record = json.loads(path.read_text())
+        if record.get("outputs") == digest:
+            return record["grade"].get("error")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None

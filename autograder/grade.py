@@ -55,9 +55,9 @@ from .config import (
     nbgrader_config,
     replay_config,
 )
-from .course import ASSIGNMENTS, COURSE, WORKDIR
+from .course import ASSIGNMENTS, COURSE, ROOT, WORKDIR
 from .hidden import harness
-from .judging.execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, OUTPUT_LOST, RUNS, TrustedNotebook
+from .judging.execute import DIED_IN, EXECUTED, FLAGS, OBSERVED, OUTPUT_LOST, RUNS, TrustedNotebook, outputs_digest
 from .judging.metadata import tamper_notes
 from .sandbox import find_sandbox
 from .sandbox.kernelspec import grader_kernel, install_grader_kernel
@@ -106,6 +106,12 @@ class NotebookGrade:
     # and special files, refused and never opened (a flag for the instructor), and of files not copied.
     refused: list = field(default_factory=list)
     not_copied: list = field(default_factory=list)
+    # Another path (formgrader, nbgrader's own commands, a hand edit) changed this submission's grades
+    # or autograded notebook in the workdir since grade recorded it: what it found; graded again.
+    changed_elsewhere: str | None = None
+    # Test cells whose score a grader overrode by hand in formgrader: [{"cell", "auto", "by_hand"}];
+    # the score counts the hand-entered value, as nbgrader's does.
+    overrides: list = field(default_factory=list)
 
     @property
     def awaiting_manual(self):
@@ -113,8 +119,9 @@ class NotebookGrade:
         return sum(c["max_score"] for c in self.manual.values() if c["score"] is None)
 
 
-def scan_submissions(submissions, course=COURSE, assignments=None):
+def scan_submissions(submissions, course=COURSE, assignments=None, students=None):
     """Find `<student>/<assignment>/` folders; returns ({student: [assignment, ...]}, problems).
+    `students`, if given, keeps only those students' folders.
 
     problems maps (student, name) to an error text for folders that are not a known assignment.
     Nothing is followed: a student's or assignment's entry that is a symbolic link is planned like a
@@ -129,6 +136,8 @@ def scan_submissions(submissions, course=COURSE, assignments=None):
     wanted = course.check_assignments(assignments) if assignments else None
     found, problems = {}, {}
     for student in _entries(submissions):
+        if students is not None and student not in students:
+            continue
         names = sorted(_entries(submissions / student)) if not (submissions / student).is_symlink() else []
         found[student] = [n for n in names if n in known and (wanted is None or n in wanted)]
         for name in names:
@@ -168,8 +177,10 @@ def grade_submissions(
     force=False,
     scheduler=None,
     notebook_budget=DEFAULT_NOTEBOOK_BUDGET,
+    students=None,
 ):
-    """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions`.
+    """Grade every `<student>/<assignment>/<assignment>.ipynb` under `submissions` (of `students`
+    only, if given).
 
     Returns {student: {assignment: NotebookGrade}}, every submission of the plan. `workdir` becomes
     nbgrader's course directory (gradebook, submitted/, autograded/, feedback/) and keeps the run's
@@ -201,22 +212,98 @@ def grade_submissions(
             f"notebook_budget must be a number of seconds above 0 (or None for no budget); got {notebook_budget}"
         )
     submissions = Path(submissions)
-    plan, problems = scan_submissions(submissions, course, assignments)
+    collected = _collected_here(submissions, Path(workdir))  # before anything is touched
+    plan, problems = scan_submissions(submissions, course, assignments, students)
     box = find_sandbox(sandbox)
+    if collected:
+        return _grade_collected(
+            submissions, course, Path(workdir), assignments, students, timeout, memory_mb, feedback, progress, seed, box,
+            jobs, force, scheduler, notebook_budget,
+        )
     workdir = _open_workdir(Path(workdir), force)
     recorded = _read_run(workdir)
     seed = int(seed) if seed is not None else recorded.get("seed", secrets.randbits(32))
-    options = {"seed": seed, "sandbox": box.kind, "timeout": timeout, "memory_mb": memory_mb, "feedback": bool(feedback),
-               "notebook_budget": None if notebook_budget is None else float(notebook_budget)}
+    options = _options(seed, box, timeout, memory_mb, notebook_budget)
     config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
     _write_formgrader_config(workdir, config)
     # The kernels' connection files and sockets: in a short folder of the temp dir, not the workdir,
     # since a unix socket's path may not pass 107 bytes and a workdir can be deep.
     runtime = Path(tempfile.mkdtemp(prefix="nn273-kernels-"))
     try:
-        return _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler)
+        report = _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
+    if feedback:
+        feedback_pages(course, workdir, report, timeout)
+    return report
+
+
+def _options(seed, box, timeout, memory_mb, notebook_budget):
+    """What a grade depends on besides the files: part of each result's fingerprint, in one form
+    whichever path grades (a command line's 30.0 and a record's 30 are the same limit)."""
+    return {"seed": int(seed), "sandbox": box.kind, "timeout": float(timeout), "memory_mb": int(memory_mb),
+            "notebook_budget": None if notebook_budget is None else float(notebook_budget)}
+
+
+def _collected_here(submissions, workdir):
+    """True if `submissions` is the workdir's own submitted/ folder, where nbgrader's collect (and
+    formgrader's Collect) put submissions: grade then grades them without writing there
+    (`_grade_collected`). Any other overlap of the two folders is refused before anything is touched:
+    grade would write into the submissions, or read its own folders as students'."""
+    s, w = submissions.resolve(), workdir.resolve()
+    if s == w / "submitted":
+        return True
+    if s == w or s.is_relative_to(w) or w.is_relative_to(s):
+        raise ValueError(
+            f"SUBMISSIONS ({s}) and the workdir ({w}) overlap: grade writes nbgrader's folders in the workdir. "
+            f"Give a workdir outside SUBMISSIONS, and SUBMISSIONS outside the workdir; the one exception is the "
+            f"workdir's own submitted/ folder, as nbgrader's collect fills it ({w / 'submitted'})"
+        )
+    return False
+
+
+def _grade_collected(submissions, course, workdir, assignments, students, timeout, memory_mb, feedback, progress, seed, box,
+                     jobs, force, scheduler, notebook_budget):
+    """Grade WORKDIR/submitted/ (nbgrader's collect put it there) into WORKDIR's gradebook without
+    writing into it: the course's grader grades it in WORKDIR/judged/, as formgrader's Autograde button
+    does (autograder/judging/delegate.py), then nbgrader's autograde records each grade in WORKDIR
+    through that same step, which finds it kept. `force` grades everything again in judged/; the
+    workdir itself, which holds the submissions, is never emptied."""
+    from .config import course_autograde_config
+    from .judging.delegate import JUDGED
+
+    if not (workdir / _MARKER).exists():
+        raise ValueError(
+            f"{workdir} was not made by `python -m autograder grade`: grade its submitted/ folder into a new --workdir, "
+            "or use nbgrader's autograde there (formgrader's Autograde button), which runs the same grader"
+        )
+    recorded = _read_run(workdir)
+    seed = int(seed) if seed is not None else recorded.get("seed", secrets.randbits(32))
+    options = _options(seed, box, timeout, memory_mb, notebook_budget)
+    report = grade_submissions(
+        submissions, course, workdir / JUDGED, assignments, timeout, memory_mb, False, progress, seed, box.kind,
+        None if scheduler else jobs, force, scheduler, notebook_budget, students,
+    )
+    graded = sorted({a for by_a in report.values() for a, g in by_a.items() if g.score is not None})
+    solutions = {a: _digest(intake.read_regular(course.solution_path(a), intake.MAX_NOTEBOOK_BYTES, single=False)) for a in graded}
+    before = dict(recorded.get("solutions", {}))
+    _write_json(workdir / _RUN, {**recorded, **options, "solutions": {**before, **solutions}})
+    config = course_autograde_config(nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout))
+    _write_formgrader_config(workdir, config)
+    api = NbGraderAPI(config=config)
+    for assignment in graded:
+        _prepare_assignment(api, config.CourseDirectory.db_url, workdir, assignment, unchanged=before.get(assignment) == solutions[assignment])
+    for student, by_a in report.items():
+        for assignment, grade in by_a.items():
+            if grade.score is None:
+                continue
+            result = api.autograde(assignment, student, force=True, create=True)
+            if not result["success"]:
+                note = f"graded, but not recorded in {workdir}'s gradebook: {_explain_failure(result)}"
+                grade.error = f"{grade.error}; {note}" if grade.error else note
+    if feedback:
+        feedback_pages(course, workdir, report, timeout)
+    return report
 
 
 def _grade_run(submissions, course, workdir, runtime, plan, problems, box, options, recorded, config, progress, jobs, scheduler):
@@ -230,13 +317,13 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
     before = dict(recorded.get("solutions", {}))
     solutions, tests = trusted.solutions, trusted.hidden
     layouts = {a: _layout(trusted.path(a)) for a in assignments}
-    fingerprints, grades = {}, {}
+    fingerprints, grades, changed = {}, {}, {}
     for student, names in plan.items():
         for assignment in names:
             key = (student, assignment)
             fingerprints[key] = _fingerprint(submissions, student, assignment, solutions[assignment], tests, options)
             # a changed solution changes the fingerprint: nothing graded against the old one is kept
-            kept = _load_result(workdir, db_url, student, assignment, fingerprints[key], layouts[assignment])
+            kept, changed[key] = _load_result(workdir, db_url, student, assignment, fingerprints[key], layouts[assignment])
             if kept is not None:
                 grades[key] = kept
     work = [key for key in fingerprints if key not in grades]
@@ -255,7 +342,7 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
                 progress(_progress_line(student, assignment, grade, "kept") + "  (graded by an earlier run here)")
         return _grade_work(
             submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
-            layouts, fingerprints, grades, work, pool, trusted,
+            layouts, fingerprints, grades, work, pool, trusted, changed,
         )
     finally:
         if pool is not None:
@@ -263,12 +350,15 @@ def _grade_run(submissions, course, workdir, runtime, plan, problems, box, optio
 
 
 def _grade_work(submissions, course, workdir, runtime, plan, problems, box, options, progress, scheduler, api, db_url,
-                layouts, fingerprints, grades, work, pool, trusted):
-    seed, timeout, feedback, budget = options["seed"], options["timeout"], options["feedback"], options["notebook_budget"]
+                layouts, fingerprints, grades, work, pool, trusted, changed):
+    seed, timeout, budget = options["seed"], options["timeout"], options["notebook_budget"]
 
     def finished(student, assignment, grade):
         grades[(student, assignment)] = grade
-        _save_result(workdir, student, assignment, fingerprints[(student, assignment)], grade)
+        grade.changed_elsewhere = changed.get((student, assignment))
+        if grade.score is not None:
+            grade.overrides = _overrides(db_url, student, assignment, layouts[assignment])
+        _save_result(workdir, db_url, student, assignment, fingerprints[(student, assignment)], grade)
         if progress:
             progress(_progress_line(student, assignment, grade))
 
@@ -276,17 +366,17 @@ def _grade_work(submissions, course, workdir, runtime, plan, problems, box, opti
     if scheduler is None and pool is None:
         for student, assignment in work:
             layout = layouts[assignment]
-            finished(student, assignment, _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box, trusted))
+            finished(student, assignment, _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, seed, box, trusted))
         return _report(plan, problems, grades)
     if not work:
         return _report(plan, problems, grades)
     _template_gradebook(workdir)
-    recorder = _Recorder(course, workdir, runtime, layouts, timeout, feedback, box)
+    recorder = _Recorder(course, workdir, runtime, layouts, timeout, box)
     if scheduler is not None:  # each worker makes its kernels' runtime folder on its own machine
-        shared = (str(submissions), course, str(workdir), None, layouts, timeout, feedback, seed, box.kind, trusted, _environment(), budget)
+        shared = (str(submissions), course, str(workdir), None, layouts, timeout, seed, box.kind, trusted, _environment(), budget)
         _grade_on_cluster(scheduler, work, shared, recorder, layouts, seed, box, finished)
         return _report(plan, problems, grades)
-    shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, feedback, seed, box.kind, trusted, _environment(), budget)
+    shared = (str(submissions), course, str(workdir), str(runtime), layouts, timeout, seed, box.kind, trusted, _environment(), budget)
     futures = {pool.submit(_grade_in_scratch, student, assignment, *shared): (student, assignment) for student, assignment in work}
     _gather(futures, as_completed, recorder, layouts, seed, box, finished)
     return _report(plan, problems, grades)
@@ -363,13 +453,11 @@ def _report(plan, problems, grades):
     return report
 
 
-def _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, feedback, seed, box, trusted):
+def _grade_entry(api, db_url, submissions, workdir, student, assignment, layout, timeout, seed, box, trusted):
     """One student's notebook of one assignment, graded in nbgrader's course folder `workdir`, its
     hidden inputs drawn from a seed of its own, made of the run's `seed` and its bytes."""
     try:
         grade = _grade_one(api, db_url, submissions, workdir, student, assignment, layout, timeout, seed, trusted)
-        if feedback and grade.score is not None:
-            _feedback(api, student, assignment, grade)
     except Exception as exc:  # one broken submission never stops the others
         grade = _failed(layout, exc, seed, box)
     grade.seed, grade.sandbox = seed, box.kind
@@ -395,7 +483,7 @@ def _failed(layout, exc, seed, box):
 
 
 # ------------------------------------------------------------------- side by side: workers, one writer
-def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted, environment=None,
+def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, seed, sandbox, trusted, environment=None,
                       budget=DEFAULT_NOTEBOOK_BUDGET):
     """In a worker process: grade one notebook in a course folder of its own (a copy of the
     gradebook as it was before grading, a kernel of its own); returns its grade and the graded
@@ -405,7 +493,7 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     if runtime is None:  # on a cluster's worker: a short folder of this machine's temp dir
         runtime = tempfile.mkdtemp(prefix="nn273-kernels-")
         try:
-            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, feedback, seed, sandbox, trusted,
+            return _grade_in_scratch(student, assignment, submissions, course, workdir, runtime, layouts, timeout, seed, sandbox, trusted,
                                      budget=budget)
         finally:
             shutil.rmtree(runtime, ignore_errors=True)
@@ -420,7 +508,7 @@ def _grade_in_scratch(student, assignment, submissions, course, workdir, runtime
     config.JudgedExecute.solutions = trusted.snapshot  # checked in this process too (_check_trusted)
     api = NbGraderAPI(config=config)
     layout = layouts[assignment]
-    grade = _grade_entry(api, config.CourseDirectory.db_url, Path(submissions), scratch, student, assignment, layout, timeout, feedback, seed, box, trusted)
+    grade = _grade_entry(api, config.CourseDirectory.db_url, Path(submissions), scratch, student, assignment, layout, timeout, seed, box, trusted)
     graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
     executed = _read_text(graded) if grade.score is not None else None
     return grade, executed
@@ -431,8 +519,8 @@ class _Recorder:
     autograde again in the course folder, with the worker's executed notebook in place of a kernel
     (`ReplayExecute`), so that nbgrader's own steps save the grades, and checks that they agree."""
 
-    def __init__(self, course, workdir, runtime, layouts, timeout, feedback, box):
-        self.workdir, self.layouts, self.feedback = workdir, layouts, feedback
+    def __init__(self, course, workdir, runtime, layouts, timeout, box):
+        self.workdir, self.layouts = workdir, layouts
         config = nbgrader_config(course, workdir=workdir, release=workdir / "release", timeout=timeout)
         judged_config(config, course, sandboxed=box.isolated, runtime_root=runtime)
         replay_config(config)
@@ -455,10 +543,6 @@ class _Recorder:
         if cells != grade.cells:
             raise RuntimeError(f"the gradebook recorded {cells}, the worker graded {grade.cells}")
         grade.manual = manual
-        if self.feedback and (scratch / "feedback" / student / assignment).is_dir():
-            target = self.workdir / "feedback" / student / assignment
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(scratch / "feedback" / student / assignment, target)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -675,20 +759,6 @@ def _resource_problems(observed):
     return problems
 
 
-def _feedback(api, student, assignment, grade):
-    """The student's feedback pages (autograder/feedback.py), in this course folder's feedback/ (a
-    worker's scratch folder, which `_Recorder` copies). Not nbgrader's: it shows the hidden tests."""
-    from .feedback import write_feedback
-
-    course = api.coursedir
-    autograded = Path(course.format_path(course.autograded_directory, student, assignment)) / f"{assignment}.ipynb"
-    try:
-        write_feedback(course.format_path(course.feedback_directory, student, assignment), student, assignment, grade, autograded)
-    except Exception as exc:  # noqa: BLE001 (feedback never costs a grade)
-        note = f"feedback could not be written: {type(exc).__name__}: {exc}"
-        grade.error = f"{grade.error}; {note}" if grade.error else note
-
-
 def _open_workdir(workdir, force):
     """The workdir, made if new; kept as it is to resume, emptied with `force`. A folder that grade did
     not make is refused, and so is emptying one that holds scores entered by hand in formgrader."""
@@ -845,26 +915,91 @@ def _write_json(path, data):
         raise
 
 
-def _save_result(workdir, student, assignment, fingerprint, grade):
-    """Keep a finished grade for a resumed run; not a run's own failure (a worker lost), which is retried."""
+def _save_result(workdir, db_url, student, assignment, fingerprint, grade):
+    """Keep a finished grade for a resumed run, with what it was given for: the gradebook's automatic
+    scores and the autograded notebook's digest (`_changed_elsewhere` compares them). Not a run's own
+    failure (a worker lost), which is retried."""
     if grade.error and grade.error.startswith(_FAILED):
         return
-    _write_json(workdir / _RESULTS / student / f"{assignment}.json", {"fingerprint": fingerprint, "grade": asdict(grade)})
+    record = {"fingerprint": fingerprint, "grade": asdict(grade)}
+    if grade.score is not None:
+        record["auto"] = _auto_scores(db_url, student, assignment)
+        record["outputs"] = _autograded_digest(workdir, student, assignment)
+    _write_json(workdir / _RESULTS / student / f"{assignment}.json", record)
 
 
 def _load_result(workdir, db_url, student, assignment, fingerprint, layout):
-    """The grade kept by an earlier run for this very submission, or None. Its free-text answers are
-    read again from the gradebook, where a grader may have scored them since."""
+    """(the grade kept by an earlier run for this very submission, or None; what another path changed
+    since, or None). Its free-text answers and hand overrides are read again from the gradebook, where
+    a grader may have scored them since; a changed automatic score or autograded notebook is another
+    path's grading (formgrader's buttons, nbgrader's commands): the submission is graded again."""
     try:
         data = json.loads(_read_text(workdir / _RESULTS / student / f"{assignment}.json", missing=False))
         if data["fingerprint"] != fingerprint:
-            return None
-        grade = NotebookGrade(**{f.name: data["grade"][f.name] for f in fields(NotebookGrade)})
+            return None, None
+        grade = NotebookGrade(**{f.name: data["grade"][f.name] for f in fields(NotebookGrade) if f.name in data["grade"]})
     except (OSError, ValueError, KeyError, TypeError):
+        return None, None
+    if grade.score is None:
+        return grade, None
+    changed = _changed_elsewhere(workdir, db_url, student, assignment, data)
+    if changed:
+        return None, changed
+    grade.cells, grade.manual = _read_grades(db_url, student, assignment, layout)
+    grade.score = round(sum(c["score"] for c in grade.cells.values()), 6)
+    grade.overrides = _overrides(db_url, student, assignment, layout)
+    return grade, None
+
+
+def _changed_elsewhere(workdir, db_url, student, assignment, record):
+    """What differs between the gradebook (and autograded notebook) and what grade recorded, or None."""
+    if "auto" not in record:  # a record of an older grade: nothing to compare with
         return None
-    if grade.score is not None:
-        grade.manual = _read_grades(db_url, student, assignment, layout)[1]
-    return grade
+    now = _auto_scores(db_url, student, assignment)
+    if now != record["auto"]:
+        cells = sorted(k for k in set(now) | set(record["auto"]) if now.get(k) != record["auto"].get(k))
+        shown = ", ".join(f"{k}: {record['auto'].get(k)} -> {now.get(k)}" for k in cells[:3])
+        return (
+            f"the gradebook's automatic scores were changed by another path since grade recorded them ({shown}"
+            f"{', ...' if len(cells) > 3 else ''}): graded again"
+        )
+    if record.get("outputs") and _autograded_digest(workdir, student, assignment) != record["outputs"]:
+        return "the autograded notebook was rewritten by another path since grade recorded it: graded again"
+    return None
+
+
+def _auto_scores(db_url, student, assignment):
+    """{grade_id: automatic score} of a submission's test cells in the gradebook ({} if none); the
+    free-text answers (a cell both graded and a solution) are left out."""
+    with Gradebook(db_url) as gb:
+        try:
+            notebook = gb.find_submission_notebook(assignment, assignment, student)
+        except MissingEntry:
+            return {}
+        answers = {cell.name for cell in notebook.notebook.solution_cells}
+        return {
+            g.name: None if g.auto_score is None else float(g.auto_score) for g in notebook.grades if g.name not in answers
+        }
+
+
+def _overrides(db_url, student, assignment, layout):
+    """[{"cell", "auto", "by_hand"}] of test cells whose score a grader entered by hand."""
+    tests = {gid for gid, _, manual in layout if not manual}
+    with Gradebook(db_url) as gb:
+        try:
+            notebook = gb.find_submission_notebook(assignment, assignment, student)
+        except MissingEntry:
+            return []
+        return [
+            {"cell": g.name, "auto": g.auto_score, "by_hand": float(g.manual_score)}
+            for g in sorted(notebook.grades, key=lambda g: g.name)
+            if g.name in tests and g.manual_score is not None
+        ]
+
+
+def _autograded_digest(workdir, student, assignment):
+    text = _read_text(Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb")
+    return None if text is None else outputs_digest(nbformat.reads(text, as_version=4))
 
 
 def _manual_scores(gradebook):
@@ -895,9 +1030,17 @@ def _write_formgrader_config(workdir, config):
     lines = [
         "# Written by `python -m autograder grade` for nbgrader's formgrader: run `jupyter lab` in this",
         "# folder and open Nbgrader > Formgrader to grade the free-text answers by hand.",
+        "# Its Autograde button and `nbgrader autograde` here grade only through the course's grader, sandboxed,",
+        "# with this run's seed and limits (run.json), in judged/ (autograder/judging/delegate.py); they refuse",
+        "# where there is no sandbox. Generate Feedback writes the course's pages (autograder/feedback.py).",
+        "import sys",
+        f"sys.path.insert(0, {str(ROOT)!r})",
+        "from autograder.config import course_autograde_config",
+        "",
         "c = get_config()  # noqa: F821",
         *(f"c.CourseDirectory.{key} = {value!r}" for key, value in settings.items()),
         f"c.Exchange.root = {exchange!r}",
+        "course_autograde_config(c)",
     ]
     (workdir / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
 
@@ -908,3 +1051,85 @@ def _progress_line(student, assignment, grade, verb="graded"):
     if grade.awaiting_manual:
         tail += f"  [+{grade.awaiting_manual:g} to grade by hand]"
     return f"{verb} {student}/{assignment}: {score}/{grade.max_score:g}{tail}"
+
+
+# ------------------------------------------------- nbgrader's own autograde: the same grader, elsewhere
+# grade_submissions' arguments that a course folder's run.json fixes for nbgrader's autograde there
+JUDGED_OPTIONS = ("seed", "timeout", "memory_mb", "notebook_budget")
+
+
+def course_options(root, box):
+    """The options nbgrader's autograde grades with in the course folder `root` (judging/delegate.py):
+    those of grade's run there (root/run.json), else the course's defaults and a seed drawn now and
+    written to root/run.json, so that every later autograde there draws the same inputs."""
+    record = _read_run(Path(root))
+    if "seed" not in record:
+        record["seed"] = secrets.randbits(32)
+        _write_json(Path(root) / _RUN, record)
+    return _options(
+        record["seed"], box, record.get("timeout", DEFAULT_TIMEOUT), record.get("memory_mb", DEFAULT_MEMORY_MB),
+        record.get("notebook_budget", DEFAULT_NOTEBOOK_BUDGET),
+    )
+
+
+def judged_result(root, student, assignment, options, course=COURSE):
+    """(grade, executed notebook or None, fingerprint) that grade kept in root/judged/ for the files of
+    root/submitted/<student>/<assignment>/ as they are now, the course's solution and hidden tests as
+    they are now, and `options`; None if it holds none."""
+    from .judging.delegate import JUDGED
+
+    root = Path(root)
+    solution = _digest(intake.read_regular(course.solution_path(assignment), intake.MAX_NOTEBOOK_BYTES, single=False))
+    fingerprint = _fingerprint(root / "submitted", student, assignment, solution, _hidden_tests_digest(), options)
+    kept, _ = _load_result(root / JUDGED, f"sqlite:///{root / JUDGED / 'gradebook.db'}", student, assignment, fingerprint,
+                           _layout(course.solution_path(assignment)))
+    if kept is None:
+        return None
+    if kept.score is None:
+        return kept, None, fingerprint
+    text = _read_text(root / JUDGED / "autograded" / student / assignment / f"{assignment}.ipynb")
+    return (kept, nbformat.reads(text, as_version=4), fingerprint) if text is not None else None
+
+
+def keep_result(root, student, assignment, grade, executed, fingerprint):
+    """Record in the course folder `root` the grade that nbgrader's autograde is about to write there
+    (from judged/), as grade records its own: for the feedback pages and grade's `_changed_elsewhere`."""
+    record = {"fingerprint": fingerprint, "grade": asdict(grade), "by": "nbgrader's autograde (the course's grader)"}
+    record["auto"] = {gid: float(c["score"]) for gid, c in grade.cells.items()}
+    record["outputs"] = outputs_digest(executed)
+    _write_json(Path(root) / _RESULTS / student / f"{assignment}.json", record)
+
+
+def feedback_pages(course, workdir, report, timeout=DEFAULT_TIMEOUT):
+    """Each graded submission's feedback through nbgrader's generate_feedback, configured to write the
+    course's pages (autograder/feedback.py), with what release_feedback needs beside them. A page that
+    cannot be written is a note on that grade, never a lost grade."""
+    from .config import course_autograde_config
+
+    config = course_autograde_config(nbgrader_config(course, workdir=workdir, release=Path(workdir) / "release", timeout=timeout))
+    api = NbGraderAPI(config=config)
+    for student, by_a in report.items():
+        for assignment, grade in by_a.items():
+            if grade.score is None:
+                continue
+            result = api.generate_feedback(assignment, student, force=True)
+            if not result["success"]:
+                note = f"feedback could not be written: {_explain_failure(result)}"
+                grade.error = f"{grade.error}; {note}" if grade.error else note
+
+
+def feedback_grade(root, db_url, student, assignment, autograded):
+    """The grade a feedback page shows for the autograded notebook `autograded`: every cell's score as
+    the gradebook holds it now (scores entered by hand included), and the notes of the grade recorded
+    for this very notebook in root/results/."""
+    from .feedback import recorded_notes
+
+    layout = [
+        (c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"].get("points", 0)), bool(c.metadata["nbgrader"].get("solution")))
+        for c in autograded.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    ]
+    cells, manual = _read_grades(db_url, student, assignment, layout)
+    score = round(sum(c["score"] for c in cells.values()), 6)
+    notes = recorded_notes(root, student, assignment, outputs_digest(autograded))
+    return NotebookGrade(score, _max_score(layout), cells, notes, manual=manual)

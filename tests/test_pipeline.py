@@ -117,7 +117,7 @@ def test_reports(graded, tmp_path):
     data = json.loads(json.dumps(as_json(graded)))
     assert set(data["alice"][TOY]) == {
         "score", "max_score", "cells", "error", "flags", "seed", "sandbox", "warning", "manual", "awaiting_manual",
-        "notebook_seed", "refused", "not_copied",
+        "notebook_seed", "refused", "not_copied", "changed_elsewhere", "overrides",
     }
     assert data["alice"][TOY]["sandbox"] in ("bwrap", "unshare") and isinstance(data["alice"][TOY]["seed"], int)
     assert data["gina"][TOY]["score"] is None  # not graded: None, never a zero

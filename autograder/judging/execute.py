@@ -37,6 +37,7 @@ evidence, for the grade report.
 
 import ast
 import hashlib
+import json
 import math
 import os
 import queue
@@ -73,9 +74,11 @@ __all__ = [
     "JudgedExecute",
     "ReplayExecute",
     "TrustedNotebook",
+    "cells_match",
     "defined_names",
     "grading_kernel_manager",
     "json_size",
+    "outputs_digest",
     "why_it_died",
 ]
 
@@ -669,9 +672,21 @@ class ReplayExecute(NbGraderPreprocessor):
         executed = EXECUTED.get(key)
         if executed is None:
             raise RuntimeError(f"no graded notebook from a worker for {'/'.join(key)}")
-        if _cells(nb) != _cells(executed):
+        if not cells_match(nb, executed):
             raise RuntimeError(f"the notebook a worker graded for {'/'.join(key)} is not the one submitted")
         return executed, resources
+
+
+def cells_match(nb, executed):
+    """Whether `executed` (a notebook a grader executed and judged) is `nb` as nbgrader sanitized it."""
+    return _cells(nb) == _cells(executed)
+
+
+def outputs_digest(nb):
+    """sha256 of a graded notebook's cells and outputs: what a grade was given for. `grade` keeps it
+    with each result and tells a notebook another path wrote into the gradebook's folder by it."""
+    cells = [(c.cell_type, c.source, c.get("outputs", [])) for c in nb.cells]
+    return hashlib.sha256(json.dumps(cells, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _cells(nb):
