@@ -81,7 +81,7 @@ def exchange_config(c, root=None):
 
     The folder is made if missing, world-writable as nbgrader's release_assignment makes it: formgrader
     offers "release" and "collect" only once it exists. Students' servers need the same root and
-    course_id (README, "Collecting submissions").
+    course_id (docs/formgrader.md, "The exchange on a JupyterHub").
     """
     root = exchange_root(root)
     if not root.exists():

@@ -113,7 +113,7 @@ def test_reports_show_the_points_to_grade_by_hand(graded, tmp_path):
 
 
 def test_formgrader_grades_the_words_and_grading_again_does_not_erase_its_score(graded, course):
-    """nbgrader's formgrader, started in the workdir as the README says, lists the answer to grade
+    """nbgrader's formgrader, started in the workdir as docs/grade.md says, lists the answer to grade
     and saves the grader's score; a later `grade` into that folder keeps it, and `--force`, which
     would erase it, is refused."""
     report, workdir, subs = graded
