@@ -1,5 +1,5 @@
 # nbgrader's own commands, run from the repository root, use the course's configuration:
-#   nbgrader generate_assignment 01_linear     nbgrader autograde 01_linear
+#   nbgrader generate_assignment 01_linear --force     nbgrader autograde 01_linear
 # Source is solutions/, release is notebooks/, nbgrader's course folder is grading/nbgrader/
 # (submissions go in grading/nbgrader/submitted/<student>/<id>/). Settings: autograder/config.py.
 # The exchange (release_assignment, fetch_assignment, submit, collect) is grading/exchange/, or the

@@ -142,7 +142,9 @@ def course_autograde_config(c, course=COURSE):
     and each one grade writes in its workdir): autograde grades only through the course's grader
     (`DelegatedExecute`, autograder/judging/delegate.py, in place of the judged execute step, which
     itself stands where nbgrader's `Execute` stood), and generate_feedback writes the course's
-    feedback pages (`FeedbackPage`, autograder/feedback.py), never nbgrader's, which shows the tests."""
+    feedback pages (`FeedbackPage`, autograder/feedback.py), never nbgrader's, which shows the tests;
+    export leaves the score of a notebook it could not grade empty, with why (autograder/export.py)."""
+    from .export import CourseExport
     from .feedback import FeedbackPage
     from .judging.delegate import DelegatedExecute
     from .judging.execute import JudgedExecute
@@ -153,6 +155,7 @@ def course_autograde_config(c, course=COURSE):
     c.Autograde.autograde_preprocessors = steps
     c.GenerateFeedback.exporter_class = FeedbackPage
     c.GenerateFeedback.preprocessors = []
+    c.ExportApp.plugin_class = CourseExport
     return c
 
 

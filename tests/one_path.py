@@ -87,3 +87,27 @@ def write_batch(folder):
     broken.mkdir(parents=True)
     (broken / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [ this is not JSON')
     return sorted([*BATCH, "broken"])
+
+
+ONES_LAST = "def add_constant_feature(X):\n    return np.hstack([X, np.ones((X.shape[0], 1))])\n"
+ONES_LAST_DIAGNOSIS = "your column of ones comes last"  # autograder/catalogue/linear.py's explanation
+
+
+def diagnosed():
+    """Honest answers but one known mistake, which the hidden tests diagnose: ones as the last column."""
+    nb = honest()
+    cell = next(c for c in _answers(nb) if "def add_constant_feature" in c.source)
+    cell.source = ONES_LAST
+    return nb
+
+
+def hidden_lines():
+    """The lines of the solution's hidden tests (8 characters or more): no page may show one."""
+    lines, inside = set(), False
+    for cell in nbformat.read(COURSE.solution_path(ASSIGNMENT), as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+            elif inside and len(line.strip()) >= 8:
+                lines.add(line.strip())
+    return lines

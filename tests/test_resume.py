@@ -68,6 +68,17 @@ def runs(tmp_path_factory):
     out["reseeded"] = grade_submissions(subs, seed=out["seed"] + 1, progress=lines_of(out.setdefault("reseeded_lines", [])), jobs=1, **options)
     out["again"] = grade_submissions(subs, progress=lines_of(out.setdefault("again_lines", [])), jobs=2, **options)
 
+    # another path writes the gradebook: bob's test passes there; a grader overrides carol's test by hand
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+        gb.find_grade("test_double", TOY, TOY, "bob").auto_score = 1.0
+        gb.find_grade("test_double", TOY, TOY, "carol").manual_score = 0.0
+        gb.db.commit()
+    out["elsewhere"] = grade_submissions(subs, progress=lines_of(out.setdefault("elsewhere_lines", [])), jobs=1, **options)
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+        out["bob_after"] = gb.find_grade("test_double", TOY, TOY, "bob").auto_score
+        gb.find_grade("test_double", TOY, TOY, "carol").manual_score = None
+        gb.db.commit()
+
     with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
         gb.find_grade("question_why", TOY, TOY, "alice").manual_score = None
         gb.db.commit()
@@ -130,3 +141,17 @@ def test_force_empties_the_workdir_and_grades_everything(runs):
     assert verbs(runs["forced_lines"]) == {"alice": "graded"}
     assert runs["results_after_force"] == ["alice"]
     assert runs["forced"]["alice"][TOY].score == 7.0
+
+
+def test_a_gradebook_changed_by_another_path_is_noticed_and_graded_again(runs):
+    assert verbs(runs["elsewhere_lines"]) == {"alice": "kept", "bob": "graded", "carol": "kept"}
+    bob = runs["elsewhere"]["bob"][TOY]
+    assert "changed by another path" in bob.changed_elsewhere and "test_double: 0.0 -> 1.0" in bob.changed_elsewhere
+    assert bob.score == 0.0 and runs["bob_after"] == 0.0  # graded again: the gradebook holds grade's score
+    assert runs["again"]["bob"][TOY].changed_elsewhere is None
+
+
+def test_a_hand_override_of_a_test_cell_is_reported_and_counted(runs):
+    carol = runs["elsewhere"]["carol"][TOY]
+    assert carol.overrides == [{"cell": "test_double", "auto": 1.0, "by_hand": 0.0}]
+    assert carol.score == runs["again"]["carol"][TOY].score - 1.0 and carol.changed_elsewhere is None
