@@ -690,7 +690,9 @@ def _requirements(lock, imports):
         header.append(
             "# It is the instructors' lock without what only grading and the course's tests need:"
         )
-        header += textwrap.wrap(", ".join(dropped), 98, initial_indent="# ", subsequent_indent="# ")
+        header += textwrap.wrap(
+            ", ".join(dropped), 98, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False
+        )
         note = (
             f"{len(kept)} pins + -e .; dropped {len(dropped)} instructor-only: {', '.join(dropped)}"
         )
