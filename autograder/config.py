@@ -16,6 +16,7 @@ from .course import COURSE, DEFAULT_NOTEBOOK_BUDGET, ROOT, WORKDIR
 from .sandbox.kernelspec import DEFAULT_MEMORY_MB, DEFAULT_PIDS
 
 __all__ = [
+    "COURSE_ID",
     "DEFAULT_MEMORY_MB",
     "DEFAULT_NOTEBOOK_BUDGET",
     "DEFAULT_PIDS",
@@ -30,6 +31,7 @@ __all__ = [
     "replay_config",
 ]
 
+COURSE_ID = "nn273"  # nbgrader's course id, on the instructors' side and in students' servers
 DEFAULT_TIMEOUT = 30  # seconds per cell, nbgrader's own default
 ALEMBIC_HEAD_VARIABLE = "NN273_NBGRADER_ALEMBIC_HEAD"
 # nbgrader's exchange (release_assignment, fetch_assignment, submit, collect): a folder every user of
@@ -44,7 +46,7 @@ def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAUL
     _alembic_head_once()
     workdir = Path(workdir).resolve()
     c = Config()
-    c.CourseDirectory.course_id = "nn273"
+    c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(workdir)
     # Absolute paths: nbgrader joins them to root, and an absolute path wins.
     c.CourseDirectory.source_directory = str(Path(course.solutions).resolve())

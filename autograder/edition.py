@@ -5,6 +5,7 @@
     OUT/notebooks/<id>/<id>.ipynb   the released notebooks up to and including 02_mlp
     OUT/nn273/                      the helper package, with no answer to 02_mlp or later ones
     OUT/data/                       the data files, their README (sources, licenses) and build.py
+    OUT/hub/                        a Jupyter config folder for students' servers on a JupyterHub
     OUT/README.md  requirements.txt  pyproject.toml
 
 An exercise of assignment A is a top-level function or class, in any nn273 module, named like one
@@ -20,6 +21,7 @@ import ast
 import hashlib
 import importlib.metadata
 import io
+import json
 import os
 import re
 import shutil
@@ -37,14 +39,18 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .config import COURSE_ID, EXCHANGE_VARIABLE
 from .course import ANSWER_PREFIX, ASSIGNMENTS, COURSE, ROOT
 
 __all__ = [
     "DATA",
     "PACKAGE",
+    "STUDENT_LAB_PLUGINS",
+    "STUDENT_SERVER_EXTENSIONS",
     "build_edition",
     "exercises",
     "graded_functions",
+    "hub_files",
     "write_data",
     "write_nn273",
 ]
@@ -55,9 +61,14 @@ REQUIREMENTS = ROOT / "requirements.txt"
 PYPROJECT = ROOT / "pyproject.toml"
 
 # What requirements.txt keeps: the closure of what students run and import; what it drops: packages
-# that only the grader and the course's own tests need. Anything else stays.
-STUDENT_TOOLS = ("jupyterlab", "notebook", "ipywidgets", "setuptools")
-INSTRUCTOR_TOOLS = ("nbgrader", "nbval", "pytest", "hypothesis", "playwright", "threadpoolctl")
+# that only the grader, grading on a cluster and the course's own tests need. Anything else stays.
+# nbgrader is a student tool too: its Assignments tab, fetch_assignment, submit, fetch_feedback and
+# validate are how students on a hub get and hand in their work (hub/ hides its instructor side).
+STUDENT_TOOLS = ("jupyterlab", "notebook", "ipywidgets", "setuptools", "nbgrader")
+INSTRUCTOR_TOOLS = (
+    *("nbval", "pytest", "hypothesis", "playwright", "threadpoolctl"),
+    *("dask", "distributed"),  # grade --cluster
+)
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _ABSENT = "the student edition does not include its answer"
@@ -446,13 +457,63 @@ def _data_files(source):
     return [p for p in sorted(source.iterdir()) if p.is_file() and not p.name.startswith(".")]
 
 
+# ----------------------------------------------------------------------------------- hub/
+
+# nbgrader on a student's server: on, its Assignments tab (fetch, submit, fetch feedback) and
+# Validate; off, the instructors' formgrader, course list and Create Assignment (a lab plugin only).
+# A lab plugin without its server extension would show a panel that fails.
+STUDENT_SERVER_EXTENSIONS = {
+    "nbgrader.server_extensions.assignment_list": True,
+    "nbgrader.server_extensions.validate_assignment": True,
+    "nbgrader.server_extensions.formgrader": False,
+    "nbgrader.server_extensions.course_list": False,
+}
+STUDENT_LAB_PLUGINS = {
+    "@jupyter/nbgrader:assignment-list": True,
+    "@jupyter/nbgrader:validate-assignment": True,
+    "@jupyter/nbgrader:formgrader": False,
+    "@jupyter/nbgrader:course-list": False,
+    "@jupyter/nbgrader:create-assignment": False,
+}
+
+
+def hub_files():
+    """{path: text} of hub/, a Jupyter config folder for students' servers (JUPYTER_CONFIG_PATH).
+
+    The folders JUPYTER_CONFIG_PATH names come before the user's, the environment's and the
+    system's, so these settings win over the ones nbgrader installs (every extension on).
+    """
+    server = {"ServerApp": {"jpserver_extensions": STUDENT_SERVER_EXTENSIONS}}
+    page = {
+        "disabledExtensions": {name: not on for name, on in STUDENT_LAB_PLUGINS.items()},
+        "lockedExtensions": dict.fromkeys(STUDENT_LAB_PLUGINS, True),  # no toggle in Lab's UI
+    }
+    nbgrader = f"""\
+# nbgrader on a student's server: the course and its exchange, the folder through which students
+# fetch assignments, submit them and fetch feedback. The exchange is the folder ${EXCHANGE_VARIABLE}
+# names, as on the instructors' side: on a hub, one that every user reaches, such as
+# /srv/nbgrader/exchange. Without it, nbgrader's default (/usr/local/share/nbgrader/exchange).
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+c.CourseDirectory.course_id = "{COURSE_ID}"
+if os.environ.get("{EXCHANGE_VARIABLE}"):
+    c.Exchange.root = os.environ["{EXCHANGE_VARIABLE}"]
+"""
+    return {
+        "jupyter_server_config.json": json.dumps(server, indent=2) + "\n",
+        "labconfig/page_config.json": json.dumps(page, indent=2) + "\n",
+        "nbgrader_config.py": nbgrader,
+    }
+
+
 # ----------------------------------------------------------------------------------- the folder
 
 
 def build_edition(out, through, course=COURSE, *, check_release=True, progress=None):
     """Write the student edition through assignment `through` into `out`, a new or empty folder.
 
-    Writes notebooks/ (the released notebooks up to `through`), nn273/, data/, README.md,
+    Writes notebooks/ (the released notebooks up to `through`), nn273/, data/, hub/, README.md,
     requirements.txt and pyproject.toml; returns `out`; `progress` gets a line per part. With
     check_release, every released notebook must be what `python -m autograder release` makes now.
     Raises ValueError, before writing anything, when `out` is not empty, a released notebook is
@@ -491,6 +552,11 @@ def build_edition(out, through, course=COURSE, *, check_release=True, progress=N
     data = write_data(out)
     size = sum(p.stat().st_size for p in data.iterdir())
     say(f"data/: {', '.join(sorted(p.name for p in data.iterdir()))} ({size / 1e6:.1f} MB)")
+    for name, text in hub_files().items():
+        (out / "hub" / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / "hub" / name).write_text(text)
+    off = [name.split(":")[1] for name, on in STUDENT_LAB_PLUGINS.items() if not on]
+    say(f"hub/: nbgrader's Assignments tab and Validate; off: {', '.join(off)}")
     (out / "README.md").write_text(_readme(through, notebooks, plan))
     say(f"README.md: the course, how to install, {len(notebooks)} notebooks, what is left out")
     (out / "requirements.txt").write_text(requirements)
@@ -624,7 +690,9 @@ def _requirements(lock, imports):
         header.append(
             "# It is the instructors' lock without what only grading and the course's tests need:"
         )
-        header += textwrap.wrap(", ".join(dropped), 98, initial_indent="# ", subsequent_indent="# ")
+        header += textwrap.wrap(
+            ", ".join(dropped), 98, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False
+        )
         note = (
             f"{len(kept)} pins + -e .; dropped {len(dropped)} instructor-only: {', '.join(dropped)}"
         )
@@ -773,7 +841,40 @@ Read, fill in each `# YOUR CODE HERE`, and run the test cell under it. The visib
 common mistakes. Hidden tests run when your instructor grades your notebook: they try more inputs
 and shapes, compare with an independent answer and check every gradient numerically, so a function
 that only passes the visible test may still lose points. Hand in the notebook file itself
-(`notebooks/<id>/<id>.ipynb`).
+(`notebooks/<id>/<id>.ipynb`), or on your course's JupyterHub through its Assignments tab (below).
+
+## On a JupyterHub
+
+On a hub, students get and hand in notebooks with nbgrader, which `requirements.txt` installs. Its
+Assignments tab fetches an assignment into your home folder, validates it, submits it (as often as
+you like: the latest counts) and fetches your feedback once it is released. In a terminal, the same
+is `nbgrader fetch_assignment 01_linear`, `nbgrader submit 01_linear` and
+`nbgrader fetch_feedback 01_linear`.
+
+For the hub's administrator: an image that holds this folder at `/opt/nn273` needs two lines.
+
+```dockerfile
+RUN cd /opt/nn273 && pip install --no-cache-dir -r requirements.txt
+ENV JUPYTER_CONFIG_PATH=/opt/nn273/hub NN273_EXCHANGE=/srv/nbgrader/exchange
+```
+
+`hub/` is a Jupyter configuration folder for students' servers:
+
+- `jupyter_server_config.json` and `labconfig/page_config.json` keep nbgrader's student side on
+  (the Assignments tab, Validate) and turn the instructors' side off (formgrader, the course list,
+  Create Assignment);
+- `nbgrader_config.py` sets the course id `{COURSE_ID}` and nbgrader's exchange to the folder
+  `$NN273_EXCHANGE` names: the folder the instructors release into and collect from, mounted at
+  the same path in every student's server and writable by all.
+
+Jupyter reads the folders of `JUPYTER_CONFIG_PATH` before the user's, the environment's and the
+system's, so these settings win over nbgrader's own (everything on). A hub without images (The
+Littlest JupyterHub, say) sets the same two variables with `c.Spawner.environment` in
+`jupyterhub_config.py`. To check an image, `jupyter labextension list` names formgrader,
+course-list and create-assignment under "Disabled extensions". (`jupyter server extension list`
+does not read `JUPYTER_CONFIG_PATH` and still shows formgrader as enabled; the server reads it,
+and answers 404 at `/formgrader`.) Turning these tools off tidies the students' screen; it protects
+nothing. What protects the grades is the exchange's permissions and the instructors' own server.
 
 ## What this edition leaves out, on purpose
 

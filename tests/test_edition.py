@@ -1,23 +1,44 @@
 """The student edition: which names are exercises; an nn273 without the answers that still imports
-and works; a course folder with no answer to its current assignment; and (slow) that it installs and
-runs in a fresh virtual environment."""
+and works; a course folder with no answer to its current assignment; a student's server on a hub
+with nbgrader's student side only; and (slow) that it installs and runs in a fresh virtual
+environment."""
 
 import ast
+import contextlib
+import importlib.metadata
+import importlib.util
 import json
 import os
+import re
+import secrets
+import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
 import textwrap
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.__main__ import main
 from autograder.course import ASSIGNMENTS, COURSE, Course
-from autograder.edition import build_edition, exercises, graded_functions, write_data, write_nn273
+from autograder.config import COURSE_ID, EXCHANGE_VARIABLE
+from autograder.edition import (
+    REQUIREMENTS,
+    STUDENT_LAB_PLUGINS,
+    STUDENT_SERVER_EXTENSIONS,
+    build_edition,
+    exercises,
+    graded_functions,
+    write_data,
+    write_nn273,
+)
 
 REPO_NN273 = Path(__file__).resolve().parent.parent / "nn273"
 EDITIONS = [a for a in ("01_linear", "02_mlp", "03_backprop") if a in COURSE.available()]
@@ -384,6 +405,7 @@ def test_no_answer_to_02_anywhere_in_its_edition(edition02):
     assert names == {
         "README.md",
         "data",
+        "hub",
         "notebooks",
         "nn273",
         "pyproject.toml",
@@ -402,9 +424,23 @@ def test_no_answer_to_02_anywhere_in_its_edition(edition02):
                 assert isinstance(node.body[-1], ast.Raise), f"{path.name}: {node.name}"
 
 
+# Packages that only dask and distributed bring (grading on a cluster); cloudpickle is not in the lock.
+ONLY_FOR_A_CLUSTER = """dask distributed click cloudpickle importlib-metadata locket msgpack partd
+    sortedcontainers tblib toolz zict zipp""".split()
+
+
+def _pins(text):
+    """{canonical name: pinned line} of a requirements file."""
+    return {
+        re.sub(r"[-_.]+", "-", line.split("==")[0]).lower(): line
+        for line in text.splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+
+
 def test_the_folder_installs_what_students_need(edition02):
     requirements = (edition02 / "requirements.txt").read_text().splitlines()
-    pins = {line.split("==")[0].lower() for line in requirements if "==" in line}
+    pins = _pins("\n".join(requirements))
     assert requirements[-1] == "-e ." and requirements.count("-e .") == 1
     assert {
         "numpy",
@@ -414,8 +450,19 @@ def test_the_folder_installs_what_students_need(edition02):
         "ipywidgets",
         "ipykernel",
         "nbclient",
-    } <= pins
-    assert not pins & {"nbgrader", "nbval", "pytest", "hypothesis"}
+    } <= set(pins)
+    lock = _pins(REQUIREMENTS.read_text())
+    assert all(line == lock[name] for name, line in pins.items())  # the instructors' versions
+    # nbgrader's student side (Assignments tab, fetch, submit, validate), with what it needs
+    assert pins["nbgrader"] == lock["nbgrader"]
+    needs = {re.sub(r"[-_.]+", "-", re.split(r"[<>=!~;\[ ]", r)[0]).lower()
+             for r in importlib.metadata.requires("nbgrader") if "extra ==" not in r}  # fmt: skip
+    assert {"alembic", "sqlalchemy", "rapidfuzz", "pyyaml"} <= needs <= set(pins)
+    assert "mako" in pins  # alembic's, for nbgrader
+    # what dask or distributed need that students' packages need too stays
+    assert {"fsspec", "psutil", "pyyaml", "jinja2", "tornado"} <= set(pins)
+    assert not set(pins) & {"nbval", "pytest", "hypothesis", "playwright", "coverage"}
+    assert not set(pins) & set(ONLY_FOR_A_CLUSTER), set(pins) & set(ONLY_FOR_A_CLUSTER)
     assert 'packages = ["nn273"]' in (edition02 / "pyproject.toml").read_text()
     readme = (edition02 / "README.md").read_text()
     for needle in (
@@ -425,6 +472,10 @@ def test_the_folder_installs_what_students_need(edition02):
         "notebooks/02_mlp/02_mlp.ipynb",
         "Hidden tests run when",
         "does not hold the answers",
+        "Assignments tab",
+        "nbgrader fetch_assignment 01_linear",
+        "RUN cd /opt/nn273 && pip install --no-cache-dir -r requirements.txt",
+        f"ENV JUPYTER_CONFIG_PATH=/opt/nn273/hub {EXCHANGE_VARIABLE}=",
     ):
         assert needle in readme, needle
     data = sorted(p.name for p in (edition02 / "data").iterdir())
@@ -436,6 +487,151 @@ def test_the_folder_installs_what_students_need(edition02):
         "mnist_5k.npz",
         "requirements.txt",
     ]
+
+
+# ----------------------------------------------------------------------------------- hub/
+
+NBGRADER_LAB = Path(importlib.util.find_spec("nbgrader").origin).parent / "labextension"
+
+
+def test_hub_settings_keep_nbgrader_s_student_side_only(edition02):
+    hub = edition02 / "hub"
+    server = json.loads((hub / "jupyter_server_config.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"] == {
+        "nbgrader.server_extensions.assignment_list": True,
+        "nbgrader.server_extensions.validate_assignment": True,
+        "nbgrader.server_extensions.formgrader": False,
+        "nbgrader.server_extensions.course_list": False,
+    }
+    page = json.loads((hub / "labconfig" / "page_config.json").read_text())
+    off = sorted(name for name, disabled in page["disabledExtensions"].items() if disabled)
+    instructors = ("course-list", "create-assignment", "formgrader")
+    assert off == [f"@jupyter/nbgrader:{plugin}" for plugin in instructors]
+    # the names are nbgrader's: its modules and the plugin ids of its lab extension
+    bundle = "".join(p.read_text() for p in (NBGRADER_LAB / "static").glob("*.js"))
+    for plugin in STUDENT_LAB_PLUGINS:
+        assert f'"{plugin}"' in bundle, plugin
+    for module in STUDENT_SERVER_EXTENSIONS:
+        assert importlib.util.find_spec(module), module
+    assert len(page["disabledExtensions"]) == len(page["lockedExtensions"]) == 5
+
+    def loaded(environ):  # as nbgrader reads it, through traitlets
+        with _environ(environ):
+            c = PyFileConfigLoader("nbgrader_config.py", path=str(hub)).load_config()
+        return c.CourseDirectory.course_id, c.Exchange.get("root")
+
+    assert loaded({EXCHANGE_VARIABLE: "/srv/x"}) == (COURSE_ID, "/srv/x")
+    assert loaded({EXCHANGE_VARIABLE: None}) == (COURSE_ID, None)  # nbgrader's default then
+
+
+@contextlib.contextmanager
+def _environ(changes):
+    """Set (str) or unset (None) environment variables for the block."""
+    saved = {name: os.environ.get(name) for name in changes}
+    try:
+        _set_environ(changes)
+        yield
+    finally:
+        _set_environ(saved)
+
+
+def _set_environ(values):
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def test_a_student_s_server_with_the_hub_settings(edition02, tmp_path):
+    """This environment's Jupyter (nbgrader's every extension on), with JUPYTER_CONFIG_PATH=hub/ as
+    a hub's image sets it: the Assignments tab's server side fetches and submits through the
+    course's exchange; formgrader and the course list are not there; JupyterLab disables their
+    plugins (the slow test checks `jupyter labextension list` in the edition's own environment)."""
+    exchange, home = tmp_path / "exchange", tmp_path / "home"
+    released = edition02 / "notebooks" / "01_linear" / "01_linear.ipynb"
+    (exchange / COURSE_ID / "outbound" / "01_linear").mkdir(parents=True)
+    shutil.copyfile(released, exchange / COURSE_ID / "outbound" / "01_linear" / released.name)
+    (exchange / COURSE_ID / "inbound").mkdir()
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+    env |= {
+        "JUPYTER_CONFIG_PATH": str(edition02 / "hub"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "user"),  # not this machine's ~/.jupyter
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),  # nor its nbgrader_cache of submissions
+        EXCHANGE_VARIABLE: str(exchange),
+    }
+    with _student_server(home, env, tmp_path / "server.log") as call:
+        assert call("GET", "formgrader")[0] == 404  # formgrader
+        assert call("GET", "formgraders")[0] == 404  # course_list
+        assert call("GET", "courses") == (200, {"success": True, "value": [COURSE_ID]})
+        status, answer = call("GET", f"assignments?course_id={COURSE_ID}")
+        assert [(a["assignment_id"], a["status"]) for a in answer["value"]] == [
+            ("01_linear", "released")
+        ]
+        query = f"course_id={COURSE_ID}&assignment_id=01_linear"
+        assert call("POST", f"assignments/fetch?{query}")[1]["success"]
+        assert (home / "01_linear" / "01_linear.ipynb").read_bytes() == released.read_bytes()
+        assert call("POST", f"assignments/submit?{query}")[1]["success"]
+        (submitted,) = (exchange / COURSE_ID / "inbound").iterdir()
+        assert (submitted / "01_linear.ipynb").is_file()
+        page = call("GET", "lab")[1]
+        data = re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S)[1]
+        config = json.loads(data)
+        assert sorted(config["disabledExtensions"]) == sorted(
+            name for name, on in STUDENT_LAB_PLUGINS.items() if not on
+        )
+
+
+@contextlib.contextmanager
+def _student_server(root, env, log):
+    """A Jupyter server on 127.0.0.1 serving `root`; yields call(method, path) -> (status, body)."""
+    token = secrets.token_hex(16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+
+    def call(method, path):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/{path}",
+            method=method,
+            headers={"Authorization": f"token {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, body = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read().decode()
+        with contextlib.suppress(ValueError):
+            body = json.loads(body)
+        return status, body
+
+    with log.open("w") as out:
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            with contextlib.suppress(OSError):
+                if call("GET", "api/status")[0] == 200:
+                    break
+            time.sleep(0.2)
+        yield call
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def test_refusals(tmp_path, capsys):
@@ -570,6 +766,7 @@ def test_edition_installs_and_runs_in_a_fresh_virtual_environment(edition02, tmp
     )  # fmt: skip
     assert install.returncode == 0, (install.stdout + install.stderr)[-4000:]
     installed = time.perf_counter() - start
+    _check_student_tools(venv, edition02, env, tmp_path)
 
     run = tmp_path / "run"
     run.mkdir()
@@ -604,3 +801,34 @@ def test_edition_installs_and_runs_in_a_fresh_virtual_environment(edition02, tmp
         where = json.loads(r["where"])
         assert Path(where["python"]).is_relative_to(venv), where
         assert Path(where["nn273"]).resolve().is_relative_to(edition02.resolve()), where
+
+
+def _check_student_tools(venv, edition, env, tmp_path):
+    """What the install gave: exactly the pinned packages; nbgrader's student commands; in Lab,
+    with the hub's settings, nbgrader's extension with the instructors' plugins disabled."""
+    hub = {
+        **env,
+        "JUPYTER_CONFIG_PATH": str(edition / "hub"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "user"),
+    }
+    commands = {
+        "pip": [venv / "bin" / "python", "-m", "pip", "list", "--format=json"],
+        "fetch": [venv / "bin" / "nbgrader", "fetch_assignment", "--help"],
+        "lab": [venv / "bin" / "jupyter", "labextension", "list"],
+    }
+    running = {
+        name: subprocess.Popen(command, cwd=tmp_path, env=hub, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+        for name, command in commands.items()
+    }  # fmt: skip
+    out = {}
+    for name, process in running.items():
+        out[name] = re.sub(r"\x1b\[[0-9;]*m", "", process.communicate(timeout=300)[0])  # no colours
+        assert process.returncode == 0, f"{name}: {out[name][-3000:]}"
+    installed = {re.sub(r"[-_.]+", "-", d["name"]).lower() for d in json.loads(out["pip"])}
+    pinned = set(_pins((edition / "requirements.txt").read_text()))
+    assert installed - {"pip", "nn273"} == pinned  # nothing unpinned, nothing for a cluster
+    assert "--course" in out["fetch"]
+    assert re.search(r"@jupyter/nbgrader v\S+ enabled OK", out["lab"]), out["lab"]
+    disabled = out["lab"].split("Disabled extensions:", 1)[1].split()
+    assert sorted(disabled) == sorted(name for name, on in STUDENT_LAB_PLUGINS.items() if not on)
