@@ -113,9 +113,10 @@ CLOSE = """async () => {
 
 
 class Lab:
-    """A JupyterLab server on 127.0.0.1 serving `root`, reachable at `url` with `token`."""
+    """A JupyterLab server on 127.0.0.1 serving `root`, reachable at `url` with `token`; it runs in
+    `cwd` (default: this process's), where nbgrader's server extensions read nbgrader_config.py."""
 
-    def __init__(self, root, settings, workspaces, log):
+    def __init__(self, root, settings, workspaces, log, cwd=None):
         self.root = root
         self.token = secrets.token_hex(16)
         with socket.socket() as s:
@@ -134,7 +135,7 @@ class Lab:
         ]  # fmt: skip
         self.log = log
         self._log_file = log.open("w")
-        self.process = subprocess.Popen(command, stdout=self._log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=self._log_file, stderr=subprocess.STDOUT)
 
     def api(self, method, path):
         """Call the server's REST API; returns the decoded JSON answer (None when empty)."""
