@@ -130,7 +130,7 @@ def test_without_a_sandbox_nbgraders_autograde_refuses(tmp_path, monkeypatch):
     from autograder import sandbox
 
     def none(kind="auto"):
-        raise sandbox.SandboxUnavailable("no bwrap or unshare here (test)")
+        raise sandbox.SandboxUnavailable(kind, "no bwrap or unshare here (test)")
 
     monkeypatch.setattr(sandbox, "find_sandbox", none)
     grade, executed = judged_grade(tmp_path, "ada", ASSIGNMENT)
