@@ -9,7 +9,7 @@ line the probe prints, so a test can read what it got from the autograded notebo
 import nbformat
 
 from autograder.course import ANSWER_PREFIX, COURSE, ROOT
-from hostile import strip_story
+from hostile import return_zero, strip_story, with_answers
 
 ASSIGNMENT = "01_linear"
 PROBE_MARK = "PROBE"
@@ -50,8 +50,9 @@ def released():
 
 
 def cheat():
-    """The released notebook, stubs left as they are, numpy's comparisons patched in the first answer."""
-    nb = released()
+    """Every function answered `return 0`, and numpy's comparisons patched in the first answer: on
+    nbgrader's plain path (tests in the student's kernel) that passes a visible test."""
+    nb = with_answers(released(), return_zero)
     first = _answers(nb)[0]
     first.source = PATCH + first.source
     return nb

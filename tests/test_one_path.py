@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -63,18 +64,23 @@ def paths(tmp_path_factory):
     out = {"top": top, "work": work, "env": env, "students": students}
     out["grade"] = {s: grades[s][ASSIGNMENT]["score"] for s in students}
 
-    # nbgrader's own autograde in grade's workdir: its nbgrader_config.py (formgrader reads the same file)
-    out["workdir_run"] = run([*NBGRADER, "autograde", ASSIGNMENT, "--force"], cwd=work, env=env, check=False)
-    out["workdir"] = exported(work, env)
-
-    # nbgrader's own commands at the repository's root, its course folder moved to a temporary one
+    # nbgrader's own autograde in grade's workdir (its nbgrader_config.py, which formgrader reads too),
+    # and at the repository's root, its course folder moved to a temporary one: side by side
     course = top / "root-course"
     folder = [f"--CourseDirectory.root={course}", f"--CourseDirectory.release_directory={course / 'release'}",
               f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
     shutil.copytree(subs, course / "submitted")
     (course / "run.json").write_text(json.dumps({"seed": SEED}))
-    run([*NBGRADER, "generate_assignment", ASSIGNMENT, "--force", *folder], cwd=ROOT, env=env)
-    out["root_run"] = run([*NBGRADER, "autograde", ASSIGNMENT, "--force", *folder], cwd=ROOT, env=env, check=False)
+
+    def at_root():
+        run([*NBGRADER, "generate_assignment", ASSIGNMENT, "--force", *folder], cwd=ROOT, env=env)
+        return run([*NBGRADER, "autograde", ASSIGNMENT, "--force", *folder], cwd=ROOT, env=env, check=False)
+
+    with ThreadPoolExecutor(2) as pool:
+        in_workdir = pool.submit(run, [*NBGRADER, "autograde", ASSIGNMENT, "--force"], work, env, False)
+        root_run = pool.submit(at_root)
+        out["workdir_run"], out["root_run"] = in_workdir.result(), root_run.result()
+    out["workdir"] = exported(work, env)
     out["root"] = exported(course, env, folder)
     out["course"] = course
 
