@@ -92,6 +92,7 @@ def _summary_block(assignment, grades, bins, names, groups, width):
         lines.append(f"  flags, a forbidden library seen ({len(flagged)}; the evidence is in the JSON report):")
         lines += _grouped({s: ", ".join(sorted({f["function"] for f in g.flags})) for s, g in flagged.items()}, names, groups)
     lines += _intake(grades, names)
+    lines += _other_paths(grades, names)
     waiting = {s: g.awaiting_manual for s, g in grades.items() if g.awaiting_manual}
     if waiting:
         lines.append(
@@ -99,6 +100,26 @@ def _summary_block(assignment, grades, bins, names, groups, width):
             "(nbgrader's formgrader in the workdir)"
         )
     return "\n".join(lines)
+
+
+def _other_paths(grades, names):
+    """What grade found that another path (formgrader's buttons, nbgrader's commands, a hand edit) did
+    to the gradebook since it recorded a grade: changed scores or autograded notebooks, graded again;
+    test cells whose score a grader overrode by hand, which count as entered."""
+    lines = []
+    changed = sorted(s for s, g in grades.items() if g.changed_elsewhere)
+    if changed:
+        lines.append(f"  changed by another path since grade recorded them, graded again ({len(changed)}; the JSON report says what):")
+        lines.append(f"    {', '.join(changed[:names])}" + (f" ... and {len(changed) - names} more" if len(changed) > names else ""))
+    overridden = {s: g.overrides for s, g in grades.items() if g.overrides}
+    if overridden:
+        lines.append(f"  test cells overridden by hand in formgrader ({len(overridden)}; the hand-entered score counts):")
+        for student in sorted(overridden)[:names]:
+            what = ", ".join(f"{o['cell']} {o['auto']} -> {o['by_hand']:g}" for o in overridden[student])
+            lines.append(f"    {student}: {what[:200]}")
+        if len(overridden) > names:
+            lines.append(f"    ... and {len(overridden) - names} more")
+    return lines
 
 
 def _intake(grades, names):

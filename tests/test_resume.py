@@ -10,6 +10,7 @@ from nbgrader.api import Gradebook
 
 from autograder.grade import grade_submissions
 from autograder.release import release
+from autograder.report import format_summary
 from toycourse import TOY, make_toy_course, submit, toy_notebook, with_cells
 
 pytestmark = pytest.mark.slow
@@ -149,9 +150,12 @@ def test_a_gradebook_changed_by_another_path_is_noticed_and_graded_again(runs):
     assert "changed by another path" in bob.changed_elsewhere and "test_double: 0.0 -> 1.0" in bob.changed_elsewhere
     assert bob.score == 0.0 and runs["bob_after"] == 0.0  # graded again: the gradebook holds grade's score
     assert runs["again"]["bob"][TOY].changed_elsewhere is None
+    summary = format_summary(runs["elsewhere"])
+    assert "changed by another path since grade recorded them, graded again (1" in summary and "    bob" in summary
 
 
 def test_a_hand_override_of_a_test_cell_is_reported_and_counted(runs):
     carol = runs["elsewhere"]["carol"][TOY]
     assert carol.overrides == [{"cell": "test_double", "auto": 1.0, "by_hand": 0.0}]
     assert carol.score == runs["again"]["carol"][TOY].score - 1.0 and carol.changed_elsewhere is None
+    assert "    carol: test_double 1.0 -> 0" in format_summary(runs["elsewhere"])
