@@ -1,7 +1,9 @@
 """One grading path, shown in a real browser: nbgrader's formgrader in JupyterLab, in headless Chromium.
 
-One scenario for the module, on a batch of two 01_linear submissions (an honest one, and a cheat that
-answers every function with `return 0` and patches `np.allclose` in its first answer cell):
+One scenario for the module, on tests/one_path.py's batch of 01_linear submissions (honest, a cheat
+that answers every function with `return 0` and patches numpy in its first answer cell, a probe that
+tries to read the course's answers, a half-done one, a broken one), and one more honest student who
+goes through the exchange:
 
 1. `python -m autograder grade` grades the batch with seed 7: the reference scores and the workdir,
    whose nbgrader_config.py formgrader reads.
@@ -9,7 +11,8 @@ answers every function with `return 0` and patches `np.allclose` in its first an
    assignment; the student (a home of their own) fetches it, answers, submits; the instructor collects
    (nbgrader's own commands, in the workdir).
 3. JupyterLab runs in the workdir. Nbgrader > Formgrader > 01_linear's submissions: the Autograde
-   button for each student, then Generate Feedback and Release Feedback for the honest one.
+   button for each student (the broken notebook is not listed: grade left it out of submitted/),
+   then Generate Feedback and Release Feedback for the one who came through the exchange.
 4. The student fetches the feedback with `nbgrader fetch_feedback` and opens it in the browser.
 
 The tests then say what each path gave: formgrader's scores against grade's, the feedback in the
@@ -29,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hostile import return_zero, with_answers
+from one_path import BATCH, PROBE_MARK, honest, write_batch
 from nbgrader.utils import get_username, notebook_hash
 from test_browser import (  # skips without Chromium
     CHROMIUM,
@@ -47,7 +50,7 @@ ASSIGNMENT = "01_linear"
 SEED = 7
 HONEST = get_username()  # nbgrader's student id of whoever runs the exchange's commands
 CHEAT = "cheat"
-CHEAT_CELL = "np.allclose = lambda *args, **kwargs: True  # 'close' whatever it compares\n"
+STUDENTS = [*BATCH, HONEST]  # each gets the Autograde button
 GRADE_S = 300
 COMMAND_S = 120
 BUTTON_S = 240  # one Autograde click: a notebook graded, up to a minute on 2 busy cores
@@ -55,25 +58,6 @@ HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 # ---- the batch -----------------------------------------------------------------------------------
-
-
-def honest_notebook():
-    """The solution notebook with its outputs cleared: every answer right."""
-    nb = nbformat.read(COURSE.solution_path(ASSIGNMENT), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return nb
-
-
-def cheat_notebook():
-    """The released notebook, every function answered `return 0`, with `np.allclose` patched in its
-    first answer cell. (With the stubs kept, every test would raise NotImplementedError before any
-    comparison, and the patch would earn nothing on any path: no proof.)"""
-    nb = with_answers(nbformat.read(COURSE.release_path(ASSIGNMENT), as_version=4), return_zero)
-    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
-    first.source = CHEAT_CELL + first.source
-    return nb
 
 
 def hidden_test_lines():
@@ -146,6 +130,7 @@ class Scenario:
     fetched: Path = None  # the page `nbgrader fetch_feedback` gave the student
     fetched_text: str = ""  # that page as the browser shows it
     screenshots: list = field(default_factory=list)
+    listed_broken: int = None  # rows of the broken notebook's student in formgrader
 
 
 @pytest.fixture(scope="module")
@@ -154,9 +139,9 @@ def scenario(tmp_path_factory, pytestconfig):
     shots = Path(os.environ.get("NN273_SCREENSHOTS") or base / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     submissions, workdir, exchange = base / "submissions", base / "grading", base / "exchange"
-    for student, nb in ((HONEST, honest_notebook()), (CHEAT, cheat_notebook())):
-        (submissions / student / ASSIGNMENT).mkdir(parents=True)
-        nbformat.write(nb, submissions / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    write_batch(submissions)
+    (submissions / HONEST / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(honest(), submissions / HONEST / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
 
     with pytest.MonkeyPatch.context() as mp:
         # grade, nbgrader's commands and the server: an exchange of the test's own
@@ -182,7 +167,7 @@ def scenario(tmp_path_factory, pytestconfig):
         }  # fmt: skip
         nbgrader("release_assignment", ASSIGNMENT, cwd=workdir)
         nbgrader("fetch_assignment", ASSIGNMENT, cwd=folder, env=student_env)
-        nbformat.write(honest_notebook(), folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        nbformat.write(honest(), folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         nbgrader("submit", ASSIGNMENT, cwd=folder, env=student_env)
         nbgrader("collect", "--update", ASSIGNMENT, cwd=workdir)
 
@@ -243,7 +228,8 @@ def in_formgrader(page, lab, result, shots):
         has=frame.locator("td.name", has_text=re.compile(rf"^\s*{ASSIGNMENT}\s*$"))
     )
     assignment.locator("td.num-submissions a").click()  # Manage Submissions of 01_linear
-    for student in (HONEST, CHEAT):
+    result.listed_broken = row_of(frame, "broken").count()
+    for student in STUDENTS:
         row = row_of(frame, student)
         sync_api.expect(row).to_have_count(1)
         result.autograde[student] = click_and_read_modal(
@@ -272,13 +258,13 @@ def expected_in_formgrader(grade):
     )
 
 
-@pytest.mark.parametrize("student", [HONEST, CHEAT])
+@pytest.mark.parametrize("student", STUDENTS)
 def test_autograde_button_reports_success(scenario, student):
     title, text = scenario.autograde[student]
     assert title == "Success", f"formgrader's Autograde of {student}: {title}\n{text[-3000:]}"
 
 
-@pytest.mark.parametrize("student", [HONEST, CHEAT])
+@pytest.mark.parametrize("student", STUDENTS)
 def test_autograde_button_gives_grades_scores(scenario, student):
     reference = scenario.grades[student][ASSIGNMENT]
     expected = expected_in_formgrader(reference)
@@ -295,6 +281,19 @@ def test_cheat_scores_below_honest_in_formgrader(scenario):
     assert cheat[0] < honest[0], (
         f"formgrader gives the np.allclose cheat {cheat[0]:g} and the honest student {honest[0]:g}"
     )
+
+
+def test_the_broken_notebook_is_not_graded_as_a_zero(scenario):
+    assert scenario.grades["broken"][ASSIGNMENT]["score"] is None
+    assert scenario.listed_broken == 0  # grade left it out of submitted/: formgrader never shows a 0 for it
+
+
+def test_the_probe_read_nothing_through_the_button(scenario):
+    autograded = scenario.workdir / "autograded" / "probe" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(autograded, as_version=4)
+    lines = [line for c in nb.cells for o in c.get("outputs", []) for line in o.get("text", "").splitlines()
+             if line.startswith(PROBE_MARK)]
+    assert sum(line.startswith(f"{PROBE_MARK} NOT READ") for line in lines) == 2, lines
 
 
 def test_feedback_is_generated_and_released(scenario):
