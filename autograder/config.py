@@ -70,6 +70,12 @@ def nbgrader_config(course=COURSE, workdir=WORKDIR, release=None, timeout=DEFAUL
         c.Execute.kernel_name = kernel_name
     # A student who deleted a test cell gets it back from the gradebook rather than escaping it.
     c.OverwriteCells.add_missing_cells = True
+    # The released notebook leaves out the cells that explain a graded question (explanations.py).
+    from nbgrader.converters import GenerateAssignment
+
+    from .explanations import DropExplanations
+
+    c.GenerateAssignment.preprocessors = [DropExplanations, *GenerateAssignment.class_traits()["preprocessors"].default()]
     return c
 
 

@@ -57,10 +57,12 @@ def write_feedback(folder, student, assignment, grade, autograded):
     return page, text
 
 
-def feedback_facts(student, assignment, grade, autograded):
+def feedback_facts(student, assignment, grade, autograded, solution=None):
     """What the pages say, as data: {"student", "assignment", "score", "max_score", "cells", "notes",
-    "errors"}; cells: [{"id", "kind", "score", "max_score", "message", "diagnosis", "your_code"}] in
-    notebook order; errors: [(cell, message)] of the student's own cells that raised."""
+    "errors", "explanations"}; cells: [{"id", "kind", "score", "max_score", "message", "diagnosis",
+    "your_code"}] in notebook order; errors: [(cell, message)] of the student's own cells that raised;
+    explanations: [{"id", "yours", "text"}], from the solution notebook `solution` (if given): what
+    it says of each graded question, beside the student's answer (autograder/explanations.py)."""
     if isinstance(autograded, nbformat.NotebookNode):
         nb = autograded
     else:
@@ -119,7 +121,25 @@ def feedback_facts(student, assignment, grade, autograded):
         "cells": cells,
         "notes": [secrets.clean(line) for line in (grade.error or "").split("; ") if line],
         "errors": errors,
+        "explanations": _explanations(nb, solution, secrets),
     }
+
+
+def _explanations(nb, solution, secrets):
+    """[{"id", "yours", "text"}] for each question the solution explains, in its order."""
+    if solution is None or not Path(solution).is_file():
+        return []
+    from .explanations import explanations
+
+    answers = {
+        c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    return [
+        {"id": question, "yours": (answers.get(question) or "")[:MAX_MESSAGE], "text": secrets.clean("\n\n".join(texts))}
+        for question, texts in explanations(solution).items()
+    ]
 
 
 class _Secrets:
@@ -234,6 +254,13 @@ def _text(facts):
         out += ["Errors in your own cells", ""]
         out += [f"  {cell}: {message}" for cell, message in facts["errors"]]
         out.append("")
+    if facts["explanations"]:
+        out += ["The questions, explained", ""]
+        for item in facts["explanations"]:
+            out.append(f"{item['id']}:")
+            out += [f"  your answer: {line}" for line in (item["yours"] or "(none)").splitlines()]
+            out += [f"  {line}" for line in item["text"].splitlines()]
+            out.append("")
     if facts["notes"]:
         out += ["Notes", ""] + [f"  {note}" for note in facts["notes"]] + [""]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -286,6 +313,11 @@ def _html(facts):
             f"<li>{e(cell)}: <code>{e(message)}</code></li>" for cell, message in facts["errors"]
         ]
         parts.append("</ul>")
+    if facts["explanations"]:
+        parts.append("<h2>The questions, explained</h2>")
+        for item in facts["explanations"]:
+            parts.append(f"<h3>{e(item['id'])}</h3><p>Your answer:</p><pre>{e(item['yours'] or '(none)')}</pre>")
+            parts.append(f"<pre>{e(item['text'])}</pre>")
     if facts["notes"]:
         parts.append("<h2>Notes</h2><ul>")
         parts += [f"<li>{e(note)}</li>" for note in facts["notes"]]
@@ -312,7 +344,8 @@ class FeedbackPage(Exporter):
         student, assignment = info["student"], info["assignment"]
         coursedir = self.parent.coursedir
         grade = feedback_grade(coursedir.root, coursedir.db_url, student, assignment, nb)
-        facts = feedback_facts(student, assignment, grade, nb)
+        solution = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)) / f"{info['notebook']}.ipynb"
+        facts = feedback_facts(student, assignment, grade, nb, solution)
         outputs = resources.setdefault("outputs", {})
         outputs[f"{info['notebook']}.txt"] = _text(facts).encode("utf-8")
         # What release_feedback reads beside the page. A submission that came through the exchange
