@@ -55,7 +55,7 @@ def giveaways(value, text):
     if isinstance(value, int) and abs(value) >= 10:
         digits = str(abs(value))
         grouped = f"{abs(value):,}"
-        pattern = rf"(?<![\d.,]){'|'.join(map(re.escape, {digits, grouped}))}(?![\d]|[.,]\d)"
+        pattern = rf"(?<![\d.,])(?:{'|'.join(map(re.escape, {digits, grouped}))})(?![\d]|[.,]\d)"
     elif isinstance(value, str) and re.fullmatch(r"[a-eA-E]", value):
         pattern = rf"\b[Aa]nswer(?: is)?:?\s*\(?\**{re.escape(value)}\b\)?"
     else:
