@@ -24,7 +24,7 @@ class TestMlp(HiddenSuite, Questions):
     hidden, catalogue, reference = hidden, catalogue, nn273.mlp
     FUNCTIONS = ["activation", "activation_grad", "count_parameters", "mlp_forward"]
     ANSWERS = ["answer_mnist_parameters", "answer_widest_layer"]
-    ANSWERS_NOT_TOLD = ["199210", "199,210", '"b" is']
+    ANSWERS_NOT_TOLD = ["266610", "266,610", '"b" is']
     NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "02_mlp" / "02_mlp.ipynb"
     # The notebook's first cell puts np and the softmax and sigmoid of 01_linear there.
     NOTEBOOK_NAMES = {"np": np, "sigmoid": nn273.linear.sigmoid, "softmax": nn273.linear.softmax}
@@ -38,7 +38,7 @@ class TestMlp(HiddenSuite, Questions):
     def test_the_parameter_answer_is_what_count_parameters_gives(self):
         answers = self._notebook_answers()
         assert answers["answer_mnist_parameters"] == nn273.mlp.count_parameters(
-            [784, 200, 200, 10]
+            [784, 300, 100, 10]
         )
         sizes = {"a": (784, 2000), "b": (2000, 2000), "c": (2000, 10)}
         counts = {letter: nn273.mlp.count_parameters(pair) for letter, pair in sizes.items()}

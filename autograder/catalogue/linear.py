@@ -484,9 +484,9 @@ def softmax_nll_grad(R, y):
 ]
 # ------------------------------------------------------------------------------ questions
 ENTRIES += [
-    Wrong("answer_features", "[1, x]: one boundary point at most", 'answer_features = "a"\n'),
-    Wrong("answer_features", "[1, x^2]: only intervals centred on 0", 'answer_features = "b"\n'),
-    Wrong("answer_features", "[x, x^2]: without the constant, r(0) = 0 always", 'answer_features = "d"\n'),
+    Wrong("answer_features", "[1, x, x^2]: two boundary points at most", 'answer_features = "a"\n'),
+    Wrong("answer_features", "[1, x^2, x^4]: the same class at x and -x", 'answer_features = "b"\n'),
+    Wrong("answer_features", "[x, x^2, x^3]: without the constant, r(0) = 0 always", 'answer_features = "d"\n'),
     Wrong("answer_iris_parameters", "biases forgotten: 4 * 3 weights only", "answer_iris_parameters = 12\n"),
     Wrong("answer_iris_parameters", "the two-measurement model above: 2 * 3 + 3", "answer_iris_parameters = 9\n"),
     Wrong("answer_iris_parameters", "one response instead of one per class: 4 + 1", "answer_iris_parameters = 5\n"),

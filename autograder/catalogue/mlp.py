@@ -532,28 +532,28 @@ def mlp_forward(X, params, hidden="tanh", output="softmax"):
 # ------------------------------------------------------------------------------ questions
 ENTRIES += [
     Wrong(
-        "answer_mnist_parameters", "weights only, no biases", "answer_mnist_parameters = 198800\n"
+        "answer_mnist_parameters", "weights only, no biases", "answer_mnist_parameters = 266200\n"
     ),
     Wrong(
         "answer_mnist_parameters",
-        "the first layer alone, 785 x 200",
-        "answer_mnist_parameters = 157000\n",
+        "the first layer alone, 785 x 300",
+        "answer_mnist_parameters = 235500\n",
     ),
     Wrong(
         "answer_mnist_parameters",
         "the bias counted on both sides, (a + 1)(b + 1)",
-        "answer_mnist_parameters = 200397\n",
+        "answer_mnist_parameters = 267797\n",
     ),
     Wrong(
-        "answer_mnist_parameters", "the count as a string", 'answer_mnist_parameters = "199210"\n'
+        "answer_mnist_parameters", "the count as a string", 'answer_mnist_parameters = "266610"\n'
     ),
     Right(
-        "answer_mnist_parameters", "the count as a float", "answer_mnist_parameters = 199210.0\n"
+        "answer_mnist_parameters", "the count as a float", "answer_mnist_parameters = 266610.0\n"
     ),
     Right(
         "answer_mnist_parameters",
         "the count as an expression, layer by layer",
-        "answer_mnist_parameters = 785 * 200 + 201 * 200 + 201 * 10\n",
+        "answer_mnist_parameters = 785 * 300 + 301 * 100 + 101 * 10\n",
     ),
     Wrong(
         "answer_widest_layer",

@@ -271,7 +271,7 @@ def test_answer_features(answer):
         answer,
         "c",
         "abcd",
-        "which features let a linear classifier give +1 exactly where -1 < x < 1.5 and -1 elsewhere",
+        "which features let a linear classifier give +1 exactly where x < -1 or 0.5 < x < 1.5",
     )
 
 

@@ -174,7 +174,7 @@ def test_mlp_forward(mlp_forward):
 
 
 def test_answer_mnist_parameters(answer):
-    H.number(answer, 199_210, "how many parameters the [784, 200, 200, 10] MNIST network has")
+    H.number(answer, 266_610, "how many parameters the [784, 300, 100, 10] MNIST network has")
 
 
 def test_answer_widest_layer(answer):
