@@ -70,7 +70,7 @@ class TestConv(HiddenSuite, Questions, NumpyLayers):
         "build_lenet",
     ]
     ANSWERS = ["answer_lenet_parameters", "answer_shifted_map"]
-    ANSWERS_NOT_TOLD = ["4426", "4,426", '"b" is']
+    ANSWERS_NOT_TOLD = ["10842", "10,842", '"b" is']
     NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "04_conv" / "04_conv.ipynb"
     NOTEBOOK_NAMES = {"np": np, "torch": torch, "sliding_window_view": sliding_window_view}
     KERNEL_NAMES = {"np": np, "torch": torch}
@@ -104,7 +104,7 @@ class TestConv(HiddenSuite, Questions, NumpyLayers):
 
     def test_the_answers_are_what_the_reference_computes(self):
         answers = self._notebook_answers()
-        lenet = nn273.conv.build_lenet(10)
+        lenet = nn273.conv.build_lenet(num_classes=26)
         assert answers["answer_lenet_parameters"] == sum(p.numel() for p in lenet.parameters())
         # a digit with blank borders, shifted 3 pixels right: the maps shift 3 pixels right (b)
         rng = np.random.default_rng(0)

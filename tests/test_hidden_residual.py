@@ -44,7 +44,7 @@ class TestResidual(HiddenSuite, Questions, NumpyLayers, RunSeeds):
     hidden, catalogue, reference = hidden, catalogue, nn273.residual
     FUNCTIONS = ["residual_forward", "residual_backward", "ResidualBlock"]
     ANSWERS = ["answer_block_parameters", "answer_zero_block_gradient"]
-    ANSWERS_NOT_TOLD = ["33088", "33,088", '"b" is']
+    ANSWERS_NOT_TOLD = ["33088", "33,088", '"c" is']
     NOTEBOOK = NOTEBOOK
     NOTEBOOK_NAMES = {"np": np, "torch": torch}
     FORWARD = {"residual_backward": "residual_forward"}
@@ -73,8 +73,11 @@ class TestResidual(HiddenSuite, Questions, NumpyLayers, RunSeeds):
         _, cache = nn273.residual.residual_forward(
             X, np.zeros((4, 5)), np.zeros(5), np.zeros((5, 4)), np.zeros(4)
         )
-        dX = nn273.residual.residual_backward(dout, cache)[0]
-        assert np.array_equal(dX, dout)  # b: dX = dout
+        dX, *gradients = nn273.residual.residual_backward(dout, cache)
+        assert np.array_equal(dX, dout)
+        # c: of the parameters, b2 alone gets a gradient that is not zero
+        assert [bool(np.any(g != 0)) for g in gradients] == [False, False, False, True]
+        assert self._notebook_answers()["answer_zero_block_gradient"] == "c"
 
     def test_modifying_an_input_fails(self):
         solution = self.SOLUTION["residual_forward"]

@@ -327,13 +327,13 @@ ENTRIES += [
     # ------------------------------------------------------------------------------ questions
     Wrong(
         "answer_lenet_parameters",
-        "weights only, no biases: 16 x 25 + 400 x 10",
-        "answer_lenet_parameters = 4400\n",
+        "weights only, no biases: 16 x 25 + 400 x 26",
+        "answer_lenet_parameters = 10800\n",
     ),
     Wrong(
         "answer_lenet_parameters",
-        "the dense layer alone, 400 x 10 + 10",
-        "answer_lenet_parameters = 4010\n",
+        "the dense layer alone, 400 x 26 + 26",
+        "answer_lenet_parameters = 10426\n",
     ),
     Wrong(
         "answer_lenet_parameters",
@@ -342,19 +342,24 @@ ENTRIES += [
     ),
     Wrong(
         "answer_lenet_parameters",
-        "filters of its own at each of the 12 x 12 positions, as a dense layer would have",
-        "answer_lenet_parameters = 16 * 12 * 12 * 26 + 4010\n",
+        "the count the notebook prints for build_lenet(10), not 26 classes",
+        "answer_lenet_parameters = 4426\n",
     ),
     Wrong(
-        "answer_lenet_parameters", "the count as a string", 'answer_lenet_parameters = "4426"\n'
+        "answer_lenet_parameters",
+        "filters of its own at each of the 12 x 12 positions, as a dense layer would have",
+        "answer_lenet_parameters = 16 * 12 * 12 * (25 + 1) + 10426\n",
+    ),
+    Wrong(
+        "answer_lenet_parameters", "the count as a string", 'answer_lenet_parameters = "10842"\n'
     ),
     Right(
-        "answer_lenet_parameters", "the count as a float", "answer_lenet_parameters = 4426.0\n"
+        "answer_lenet_parameters", "the count as a float", "answer_lenet_parameters = 10842.0\n"
     ),
     Right(
         "answer_lenet_parameters",
         "the count as an expression, layer by layer",
-        "answer_lenet_parameters = 16 * 5 * 5 + 16 + 400 * 10 + 10\n",
+        "answer_lenet_parameters = 16 * 5 * 5 + 16 + 400 * 26 + 26\n",
     ),
     Wrong("answer_shifted_map", "a: the maps do not change", 'answer_shifted_map = "a"\n'),
     Wrong(

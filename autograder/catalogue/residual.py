@@ -170,11 +170,11 @@ class ResidualBlock(torch.nn.Module):
     Right("answer_block_parameters", "the count as an expression, layer by layer",
           "answer_block_parameters = 64 * 256 + 256 + 256 * 64 + 64\n"),
     Right("answer_block_parameters", "the count as a float", "answer_block_parameters = 33088.0\n"),
-    Wrong("answer_zero_block_gradient", "a: zero, as nothing flows through zero weights", 'answer_zero_block_gradient = "a"\n'),
-    Wrong("answer_zero_block_gradient", "c: dout @ W1.T", 'answer_zero_block_gradient = "c"\n'),
-    Wrong("answer_zero_block_gradient", "d: it depends on X", 'answer_zero_block_gradient = "d"\n'),
-    Wrong("answer_zero_block_gradient", "the letter's place in the list", "answer_zero_block_gradient = 2\n"),
-    Right("answer_zero_block_gradient", "the letter in capitals, with spaces", 'answer_zero_block_gradient = " B"\n'),
+    Wrong("answer_zero_block_gradient", "a: all four, as if the zero weights passed a gradient on", 'answer_zero_block_gradient = "a"\n'),
+    Wrong("answer_zero_block_gradient", "b: none, as nothing flows through zero weights", 'answer_zero_block_gradient = "b"\n'),
+    Wrong("answer_zero_block_gradient", "d: W2 too, forgetting that h = relu(0) = 0", 'answer_zero_block_gradient = "d"\n'),
+    Wrong("answer_zero_block_gradient", "the letter's place in the list", "answer_zero_block_gradient = 3\n"),
+    Right("answer_zero_block_gradient", "the letter in capitals, with spaces", 'answer_zero_block_gradient = " C"\n'),
 ]  # fmt: skip
 # The six attacks on the grading, on one function as in every assignment (each costs a kernel of its
 # own in `check`).

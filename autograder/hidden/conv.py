@@ -212,7 +212,7 @@ def test_build_lenet(build_lenet):
 
 
 def test_answer_lenet_parameters(answer):
-    H.number(answer, 4426, "how many parameters build_lenet(10) has")
+    H.number(answer, 10842, "how many parameters build_lenet(num_classes=26) has")
 
 
 def test_answer_shifted_map(answer):

@@ -131,7 +131,9 @@ def test_answer_block_parameters(answer):
 
 
 def test_answer_zero_block_gradient(answer):
-    H.choice(answer, "b", "abcd", "what dX is for a block whose weights and biases are all zero")
+    H.choice(
+        answer, "c", "abcd", "which parameters of a block whose weights and biases are all zero get a gradient"
+    )
 
 
 # ------------------------------------------------------------------------------------- cases
