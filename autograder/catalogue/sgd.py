@@ -265,7 +265,7 @@ def adam_step(w, dw, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     Right("answer_epoch_steps", "the count as a float", "answer_epoch_steps = 63.0\n"),
     Wrong("answer_adam_first_step", "a: lr times the gradient, as SGD", 'answer_adam_first_step = "a"\n'),
     Wrong("answer_adam_first_step", "c: almost nothing, m and v start at zero", 'answer_adam_first_step = "c"\n'),
-    Wrong("answer_adam_first_step", "d: lr / sqrt(1 - beta2)", 'answer_adam_first_step = "d"\n'),
+    Wrong("answer_adam_first_step", "d: lr (1 - beta1) / sqrt(1 - beta2), the step without the bias correction", 'answer_adam_first_step = "d"\n'),
     Wrong("answer_adam_first_step", "the letter's place in the list", "answer_adam_first_step = 2\n"),
     Right("answer_adam_first_step", "the letter in capitals, with spaces", 'answer_adam_first_step = " B "\n'),
 ]  # fmt: skip
