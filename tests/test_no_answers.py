@@ -18,6 +18,13 @@ from autograder.release import release
 from toycourse import TOY, make_toy_course
 
 ASSIGNMENTS = COURSE.available()
+# A number an earlier notebook states for a reason of its own, read and found not to answer the later
+# question: (notebook, question) -> why. Its own questions' answers have no such pass.
+COINCIDENCES = {
+    ("04_conv", "answer_causal_weights"): "AlexNet's 96 maps of 55×55 (the lecture's figure), not a mask's count",
+    ("06_attention", "answer_batchnorm_parameters"): "the transformer paper's D = 512, not a batch norm layer's parameters",
+    ("07_sgd", "answer_batchnorm_parameters"): "a batch size of 512 in the timing demo",
+}
 
 
 def answers(assignment):
@@ -74,7 +81,6 @@ def test_no_release_holds_an_explanation_cell(assignment):
             assert not [line for line in long_lines if line in text], f"{assignment}: {question}'s explanation is in the release"
 
 
-@pytest.mark.xfail(reason="WIP: the notebooks' fixes are being merged", strict=False)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_no_release_states_the_answer_to_its_own_or_a_later_question(assignment):
     later = ASSIGNMENTS[ASSIGNMENTS.index(assignment):]
@@ -83,7 +89,7 @@ def test_no_release_states_the_answer_to_its_own_or_a_later_question(assignment)
         f"{other}/{question} = {value!r}": places
         for other in later
         for question, value in answers(other).items()
-        if (places := giveaways(value, text))
+        if (other == assignment or (assignment, question) not in COINCIDENCES) and (places := giveaways(value, text))
     }
     assert not found, f"{assignment}'s released notebook states answers: {found}"
 
