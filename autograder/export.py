@@ -45,8 +45,13 @@ def _submitted(coursedir, row):
 
 
 def _why(root, student, assignment):
-    try:
-        error = json.loads((Path(root) / "results" / student / f"{assignment}.json").read_text())["grade"]["error"]
-        return (error or "").splitlines()[0][:300] or "not graded"
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return "not graded: nbgrader's autograde failed for it (see its log)"
+    """The first line of the error that the course's grader recorded for this notebook: in the course
+    folder's results/ (grade's own runs) or judged/results/ (nbgrader's autograde, judging/delegate.py)."""
+    for folder in (Path(root) / "results", Path(root) / "judged" / "results"):
+        try:
+            error = json.loads((folder / student / f"{assignment}.json").read_text())["grade"]["error"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if error:
+            return error.splitlines()[0][:300]
+    return "not graded: nbgrader's autograde failed for it (see its log)"

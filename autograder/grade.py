@@ -659,9 +659,10 @@ def _deaths(deaths):
 
 
 def _layout(solution):
-    """[(grade_id, points, manual)] of the graded cells of a solution notebook, in notebook order;
-    manual: an answer graded by hand (an nbgrader cell that is both a solution and graded)."""
-    nb = nbformat.reads(_read_text(solution, missing=False), as_version=4)
+    """[(grade_id, points, manual)] of the graded cells of a solution notebook (a path, or a notebook
+    already read), in notebook order; manual: an answer graded by hand (an nbgrader cell that is both
+    a solution and graded)."""
+    nb = solution if isinstance(solution, nbformat.NotebookNode) else nbformat.reads(_read_text(solution, missing=False), as_version=4)
     cells = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -1124,11 +1125,7 @@ def feedback_grade(root, db_url, student, assignment, autograded):
     for this very notebook in root/results/."""
     from .feedback import recorded_notes
 
-    layout = [
-        (c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"].get("points", 0)), bool(c.metadata["nbgrader"].get("solution")))
-        for c in autograded.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-    ]
+    layout = _layout(autograded)
     cells, manual = _read_grades(db_url, student, assignment, layout)
     score = round(sum(c["score"] for c in cells.values()), 6)
     notes = recorded_notes(root, student, assignment, outputs_digest(autograded))

@@ -52,9 +52,10 @@ class DelegatedExecute(NbGraderPreprocessor):
         root = Path(_course_root(self))
         grade, executed = judged_grade(root, student, assignment, self.startup)
         if grade.score is None:
+            record = root / JUDGED / "results" / student / f"{assignment}.json"
             raise RuntimeError(
                 f"not graded by the course's grader (python -m autograder grade): {grade.error.splitlines()[0]}"
-                f" -- the record is {root / 'results' / student / (assignment + '.json')}"
+                + (f" -- the record is {record}" if record.is_file() else "")
             )
         if not cells_match(nb, executed):
             raise RuntimeError(
