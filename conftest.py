@@ -12,6 +12,8 @@
 - The replays of tests/test_replay.py (each solution notebook under another machine's numerical
   kernels, autograder/replay.py) start there too, one after another in a thread of their own whose
   work is a new nbval process each; their items also run last (`replayed`).
+- So do the claims replays of tests/test_claims.py (each solution notebook under another seed,
+  autograder/claims.py), queued after them in the same thread (`claims_replayed`).
 """
 
 import multiprocessing
@@ -24,6 +26,7 @@ os.environ["OMP_NUM_THREADS"] = "1"
 
 CHECK_TEST = "tests/test_assignments.py::test_check["
 REPLAY_TEST = "tests/test_replay.py::test_replays_under_other_kernels["
+CLAIMS_TEST = "tests/test_claims.py::test_claims_hold_under_another_seed["
 
 
 class _Background:
@@ -31,6 +34,7 @@ class _Background:
     futures = {}  # assignment -> Future of its AssignmentCheck
     replay_pool = None
     replays = {}  # assignment -> Future of its autograder.replay.Replay
+    claims = {}  # assignment -> Future of its autograder.claims.Replay
 
 
 class _NotebooksAreSlow:
@@ -52,14 +56,18 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     checks = [item for item in items if item.nodeid.startswith(CHECK_TEST)]
     replays = [item for item in items if item.nodeid.startswith(REPLAY_TEST)]
-    if not checks and not replays:
+    claims = [item for item in items if item.nodeid.startswith(CLAIMS_TEST)]
+    if not checks and not replays and not claims:
         return
-    last = set(checks + replays)
-    items[:] = [item for item in items if item not in last] + checks + replays
+    last = set(checks + replays + claims)
+    items[:] = [item for item in items if item not in last] + checks + replays + claims
     if config.getoption("collectonly"):
         return
-    if replays:
-        _start_replays([item.callspec.params["assignment"] for item in replays])
+    if replays or claims:
+        _start_replays(
+            [item.callspec.params["assignment"] for item in replays],
+            [item.callspec.params["assignment"] for item in claims],
+        )
     if not checks:
         return
     from autograder.check import check_assignment
@@ -70,9 +78,11 @@ def pytest_collection_modifyitems(config, items):
         _Background.futures[assignment] = _Background.pool.submit(check_assignment, assignment, jobs=1)
 
 
-def _start_replays(assignments):
+def _start_replays(assignments, claim_assignments=()):
     # a thread is enough: each replay is a new process (the kernels are chosen when the libraries
-    # load), and the thread only waits for it; one at a time, as the checks, on two cores
+    # load, the seed when the notebook starts), and the thread only waits for it; one at a time,
+    # as the checks, on two cores
+    from autograder.claims import replay_claims, seed_for
     from autograder.course import COURSE
     from autograder.replay import replay, setting_for
 
@@ -81,6 +91,9 @@ def _start_replays(assignments):
     for assignment in assignments:
         setting = setting_for(order.index(assignment))
         _Background.replays[assignment] = _Background.replay_pool.submit(replay, assignment, setting)
+    for assignment in claim_assignments:
+        seed = seed_for(order.index(assignment))
+        _Background.claims[assignment] = _Background.replay_pool.submit(replay_claims, assignment, seed)
 
 
 def pytest_sessionfinish(session):
@@ -117,6 +130,23 @@ def replayed():
             from autograder.replay import replay, setting_for
 
             return replay(assignment, setting_for(COURSE.available().index(assignment)))
+        return future.result()
+
+    return result
+
+
+@pytest.fixture(scope="session")
+def claims_replayed():
+    """assignment -> its autograder.claims.Replay under its other seed: from the background when
+    it was started there, else made now."""
+
+    def result(assignment):
+        future = _Background.claims.pop(assignment, None)
+        if future is None:
+            from autograder.claims import replay_claims, seed_for
+            from autograder.course import COURSE
+
+            return replay_claims(assignment, seed_for(COURSE.available().index(assignment)))
         return future.result()
 
     return result

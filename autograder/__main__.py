@@ -1,10 +1,11 @@
-"""The instructors' command line: `python -m autograder {release,store,collect,grade,check,edition} ...`.
+"""The instructors' command line: `python -m autograder {release,store,collect,grade,check,claims,edition} ...`.
 
     release [ID...]                  regenerate notebooks/ from solutions/
     store [ID...]                    run solution notebooks and store their outputs
     collect ARCHIVE_OR_FOLDER SUBMISSIONS   an LMS's download -> <student>/<id>/<id>.ipynb
     grade SUBMISSIONS --json F       grade <student>/<id>/<id>.ipynb folders; also --csv F, --feedback, --jobs N
     check [ID...] [--jobs N]         the tests of the tests: stub, solution, catalogue
+    claims [ID...] [--seeds S,...]   replay solution notebooks under other seeds; which claims hold
 
 No ID means every assignment that has a solution notebook.
 """
@@ -82,6 +83,11 @@ def main(argv=None):
     p.add_argument(
         "--jobs", type=_positive, metavar="N", help="worker processes, each with its own kernel (default: one per CPU)"
     )
+
+    p = sub.add_parser("claims", help="replay solution notebooks under other seeds and report which claims hold")
+    p.add_argument("assignments", nargs="*", metavar="ID")
+    p.add_argument("--seeds", default="273,1,2,3,4", help="comma-separated NN273_SEED values (default %(default)s)")
+    p.add_argument("--jobs", type=_positive, default=2, metavar="N", help="notebooks run side by side (default %(default)s)")
 
     p = sub.add_parser("edition", help="write a student edition: notebooks up to ID, data, nn273 without answers")
     p.add_argument("out", type=Path, metavar="OUT", help="a new or empty folder")
@@ -239,6 +245,12 @@ def _check(args):
     return 0 if all(r.ok for r in results) else 1
 
 
+def _claims(args):
+    from .claims import main as claims
+
+    return claims([*args.assignments, "--seeds", args.seeds, "--jobs", str(args.jobs)])
+
+
 def _edition(args):
     from .edition import build_edition
 
@@ -246,7 +258,7 @@ def _edition(args):
     return 0
 
 
-COMMANDS = {"release": _release, "store": _store, "collect": _collect, "grade": _grade, "check": _check, "edition": _edition}
+COMMANDS = {"release": _release, "store": _store, "collect": _collect, "grade": _grade, "check": _check, "claims": _claims, "edition": _edition}
 
 if __name__ == "__main__":
     sys.exit(main())
