@@ -99,11 +99,16 @@ def exercises(course=COURSE, package=PACKAGE):
     """
     owner = _graded(course)
     found = {}
-    for path in sorted(Path(package).glob("*.py")):
+    for path in sorted(Path(package).rglob("*.py")):
         for node in ast.parse(path.read_text(), str(path)).body:
             if isinstance(node, _DEFS) and node.name in owner:
-                found.setdefault(path.stem, {})[node.name] = owner[node.name]
+                found.setdefault(_module_name(path, package), {})[node.name] = owner[node.name]
     return found
+
+
+def _module_name(path, package):
+    """nn273/mlp.py -> "mlp"; nn273/explorers/attention.py -> "explorers.attention"."""
+    return ".".join(Path(path).relative_to(package).with_suffix("").parts)
 
 
 def _graded(course):
@@ -169,26 +174,36 @@ def _plan_package(through, course, package):
     graded = {name: a for name, a in _graded(course).items() if a in later}
     package = Path(package)
     plan = _Package()
-    for path in sorted(package.iterdir()):
-        if path.name == "__pycache__" or path.name.startswith("."):
-            continue
-        if path.is_dir():
-            raise ValueError(f"{path} is a subpackage; the edition builder handles modules only")
+    for path in _package_files(package):
+        name = path.relative_to(package).as_posix()
         if path.suffix != ".py":
-            plan.files[path.name] = path.read_bytes()
+            plan.files[name] = path.read_bytes()
             continue
-        module = path.stem
-        if module in left_out:
+        module = _module_name(path, package)
+        if module in left_out:  # only top-level modules belong to an assignment
             plan.left_out.append(module)
             continue
         (plan.earlier if module in earlier else plan.shared).append(module)
         source, stubs, dropped = _edition_source(
             module, path.read_text(), removed, graded, left_out, through
         )
-        plan.files[path.name] = source.encode()
+        plan.files[name] = source.encode()
         plan.stubs += [(module, name, a) for name, a in stubs]
         plan.dropped += [(module, line) for line in dropped]
     return plan
+
+
+def _package_files(folder):
+    """The package's files, its subpackages' (nn273/explorers/) included, without caches and dotfiles."""
+    for path in sorted(folder.iterdir()):
+        if path.name == "__pycache__" or path.name.startswith("."):
+            continue
+        if path.is_dir():
+            if not (path / "__init__.py").is_file():
+                raise ValueError(f"{path} is a folder without __init__.py; the edition copies packages and modules only")
+            yield from _package_files(path)
+        else:
+            yield path
 
 
 def _check_through(through, course):
@@ -204,7 +219,7 @@ def _edition_source(module, source, removed, graded, left_out, through):
     removed: {module: {name: assignment}}, the exercises to stub; graded: {name: assignment} of
     every graded function of `through` and later, which no other top-level statement may bind.
     """
-    where = f"nn273/{module}.py"
+    where = f"nn273/{module.replace('.', '/')}.py"
     mine = removed.get(module, {})
     tree = ast.parse(source, where)
     _refuse_other_bindings(tree, graded, where)
@@ -266,7 +281,7 @@ def _refuse_other_bindings(tree, graded, where):
 def _refuse_removed_uses(source, where, removed, through):
     """Kept code must not need an exercise the edition removes (check_gradient does without one)."""
     tree = ast.parse(source, where)
-    module = where.removeprefix("nn273/").removesuffix(".py")
+    module = where.removeprefix("nn273/").removesuffix(".py").replace("/", ".")
     names = dict(removed.get(module, {}))  # bound name -> assignment
     aliases = {}  # bound name -> nn273 module
     for node in tree.body:
@@ -415,6 +430,7 @@ def _apply(lines, edits):
 def _write_files(folder, files):
     folder.mkdir(parents=True)
     for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content)
 
 
@@ -562,7 +578,7 @@ def build_edition(out, through, course=COURSE, *, check_release=True, progress=N
     (out / "requirements.txt").write_text(requirements)
     say(f"requirements.txt: {note}")
     (out / "pyproject.toml").write_text(_pyproject(through))
-    say('pyproject.toml: packages = ["nn273"]')
+    say(f"pyproject.toml: packages = {_packages()}")
     _check_clean(out)
     say(f"wrote {out}")
     return out
@@ -765,8 +781,14 @@ requires-python = "{project["requires-python"]}"
 license = "{project["license"]}"
 
 [tool.setuptools]
-packages = ["nn273"]
+packages = [{", ".join(f'"{name}"' for name in _packages())}]
 """
+
+
+def _packages(package=PACKAGE):
+    """nn273 and its subpackages, as setuptools names them."""
+    folders = [Path(package), *(p.parent for p in sorted(Path(package).glob("*/__init__.py")))]
+    return [".".join(f.relative_to(Path(package).parent).parts) for f in folders]
 
 
 def _title(path):

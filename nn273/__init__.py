@@ -15,13 +15,9 @@ Every notebook imports from here. The modules follow the course's data flow:
     training    07_sgd's NumPy network, its loss and gradients, update rules (not with nn273.sgd)
     gradcheck   numerical gradients and gradient checks used by every notebook's tests
     plots       decision regions, loss curves, image grids
-    widgets     the interactive playground
-    explorer    the filter explorer of 04_conv (computed with torch, not with nn273.conv)
-    attention_explorer  the attention explorer of 06_attention (not with nn273.attention)
-    optimizer_race  the optimizer race of 07_sgd (torch.optim, not nn273.sgd)
-
-`widgets`, `explorer`, `attention_explorer` and `optimizer_race` are the only modules that import
-ipywidgets.
+    claims      the notebook's seed (NN273_SEED) and the claims a notebook checks about its numbers
+    explorers/  the interactive explorers, one module each (playground, filters, attention,
+                optimizer_race, ...), the only modules that import ipywidgets
 
 Each notebook's reference module implements its graded exercises; a later notebook may use an
 earlier one's, and hidden tests fail a student's function that calls its own notebook's.

@@ -4,7 +4,7 @@ Every random draw of a notebook derives from one seed, `notebook_seed()`: the en
 variable NN273_SEED when it is set, else the notebook's default. A sentence of the text that
 compares (A beats B, X helps, Y is lower by a factor) is checked by `claim(...)` in a visible cell
 right after the numbers it rests on: the notebook checks its own claim, and a student sees it
-checked. `python -m autograder claims` replays each solution notebook under other seeds and says
+checked. The course's `claims` command replays each notebook under other seeds and says
 which claims held under which seed.
 
     >>> claim(0.12 < 0.31, "the residual network ends lower than the plain one", residual=0.12, plain=0.31)

@@ -1,4 +1,4 @@
-"""nn273.attention_explorer: the attention explorer's state (weights against a softmax written out,
+"""nn273.explorers.attention: the attention explorer's state (weights against a softmax written out,
 sentences typed and refused, queries named and typed, bad arguments) and its view (controls by their
 descriptions, the status line, the static fallback), without a browser."""
 
@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-import nn273.attention_explorer
-from nn273.attention_explorer import (
+import nn273.explorers.attention
+from nn273.explorers.attention import (
     FEATURES,
     QUERIES,
     SENTENCES,
@@ -148,7 +148,7 @@ def test_the_word_vectors_are_read_only():
 
 
 def test_the_explorer_does_not_import_nn273_attention():
-    source = Path(nn273.attention_explorer.__file__).read_text()
+    source = Path(nn273.explorers.attention.__file__).read_text()
     imported = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -159,7 +159,7 @@ def test_the_explorer_does_not_import_nn273_attention():
     code = (
         "import sys\n"
         "sys.modules['nn273.attention'] = None\n"
-        "from nn273.attention_explorer import AttentionExplorerState\n"
+        "from nn273.explorers.attention import AttentionExplorerState\n"
         "print(AttentionExplorerState().describe())\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)

@@ -46,7 +46,7 @@ sync_api = pytest.importorskip(
 )
 
 ASSIGNMENTS = COURSE.available()
-WIDGET_MODULES = ("nn273.widgets", "nn273.explorer", "nn273.attention_explorer", "nn273.optimizer_race")  # the course's widgets
+WIDGET_MODULES = ("nn273.explorers.playground", "nn273.explorers.filters", "nn273.explorers.attention", "nn273.explorers.optimizer_race")  # the course's widgets
 ARTIFACTS = Path(os.environ.get("NN273_BROWSER_ARTIFACTS") or ROOT / "browser-artifacts")
 
 SERVER_START_S = 60
@@ -456,13 +456,13 @@ def check_optimizer_race(view):
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
-    "Playground": ("from nn273.widgets import Playground\nPlayground(steps=50)", check_playground),
-    "FilterExplorer": ("from nn273.explorer import FilterExplorer\nFilterExplorer(digit=7)", check_filter_explorer),
+    "Playground": ("from nn273.explorers.playground import Playground\nPlayground(steps=50)", check_playground),
+    "FilterExplorer": ("from nn273.explorers.filters import FilterExplorer\nFilterExplorer(digit=7)", check_filter_explorer),
     "AttentionExplorer": (
-        "from nn273.attention_explorer import AttentionExplorer\nAttentionExplorer()",
+        "from nn273.explorers.attention import AttentionExplorer\nAttentionExplorer()",
         check_attention_explorer,
     ),
-    "OptimizerRace": ("from nn273.optimizer_race import OptimizerRace\nOptimizerRace()", check_optimizer_race),
+    "OptimizerRace": ("from nn273.explorers.optimizer_race import OptimizerRace\nOptimizerRace()", check_optimizer_race),
 }
 
 

@@ -204,9 +204,9 @@ def test_edition_package_imports_alone_and_keeps_what_earlier_notebooks_need(thr
 
 def test_edition_package_is_the_repository_s_outside_the_removed_spans(tmp_path):
     package = write_nn273(tmp_path, "02_mlp")
-    for path in package.iterdir():
-        original = REPO_NN273 / path.name
-        if path.name != "gradcheck.py":
+    for path in package.rglob("*"):
+        original = REPO_NN273 / path.relative_to(package)
+        if path.is_file() and path.name != "gradcheck.py":
             assert path.read_bytes() == original.read_bytes(), f"{path.name} changed"
     before = (REPO_NN273 / "gradcheck.py").read_text()
     after = (package / "gradcheck.py").read_text()
@@ -463,7 +463,7 @@ def test_the_folder_installs_what_students_need(edition02):
     assert {"fsspec", "psutil", "pyyaml", "jinja2", "tornado"} <= set(pins)
     assert not set(pins) & {"nbval", "pytest", "hypothesis", "playwright", "coverage"}
     assert not set(pins) & set(ONLY_FOR_A_CLUSTER), set(pins) & set(ONLY_FOR_A_CLUSTER)
-    assert 'packages = ["nn273"]' in (edition02 / "pyproject.toml").read_text()
+    assert 'packages = ["nn273", "nn273.explorers"]' in (edition02 / "pyproject.toml").read_text()
     readme = (edition02 / "README.md").read_text()
     for needle in (
         "pip install -r requirements.txt",

@@ -1,4 +1,4 @@
-"""nn273.optimizer_race: the race's state (paths against the update rules written out, the surfaces'
+"""nn273.explorers.optimizer_race: the race's state (paths against the update rules written out, the surfaces'
 minima, noise shared by the three optimizers, divergence stopped without a warning, settings refused
 and left as they were) and its view (controls by their descriptions, the status line, the static
 fallback), without a browser."""
@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-import nn273.optimizer_race
-from nn273.optimizer_race import (
+import nn273.explorers.optimizer_race
+from nn273.explorers.optimizer_race import (
     OPTIMIZERS,
     SURFACES,
     OptimizerRace,
@@ -73,7 +73,7 @@ def _by_hand(surface, lr, momentum, noise, steps, seed):
 
 
 def test_doctests():
-    result = doctest.testmod(nn273.optimizer_race, optionflags=doctest.ELLIPSIS, verbose=False)
+    result = doctest.testmod(nn273.explorers.optimizer_race, optionflags=doctest.ELLIPSIS, verbose=False)
     assert result.failed == 0
 
 

@@ -5,7 +5,7 @@ The lecture's example, "The quick brown fox jumped over the lazy dog.", with han
 is a vector of the same features. Attention scores each word by query . key / sqrt(d), turns the
 scores into weights with a softmax over the words, and returns the weighted mean of the values.
 
-Two parts, as in the playground (`nn273.widgets`). `AttentionExplorerState` is the model: the words,
+Two parts, as in the playground (`nn273.explorers.playground`). `AttentionExplorerState` is the model: the words,
 the query, the scores, the weights and the output, with no widgets, so it can be tested and scripted.
 `AttentionExplorer` is a thin ipywidgets view over it: a sentence dropdown, a text box to type a
 sentence, a query dropdown, one box per feature of the query, a status line and the picture.
@@ -31,7 +31,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nn273.validation import as_array, check_choice
-from nn273.widgets import EditsItsState, ShowsItsPicture
+from nn273.explorers.display import EditsItsState, ShowsItsPicture
 
 __all__ = [
     "FEATURES",

@@ -1,4 +1,4 @@
-"""nn273.explorer: the filter explorer's state (the maps against loops, presets, typed and learned
+"""nn273.explorers.filters: the filter explorer's state (the maps against loops, presets, typed and learned
 filters, bad arguments) and its view (controls, status, the static fallback), without a browser."""
 
 import ast
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-import nn273.explorer
+import nn273.explorers.filters
 from nn273.data import load_mnist
-from nn273.explorer import PRESETS, FilterExplorer, FilterExplorerState, parse_filter
+from nn273.explorers.filters import PRESETS, FilterExplorer, FilterExplorerState, parse_filter
 
 pytestmark = pytest.mark.filterwarnings("error")  # a warning would reach a student's stderr
 
@@ -319,7 +319,7 @@ def test_figure_shows_the_five_panels_with_their_sizes():
 
 
 def test_the_explorer_does_not_import_nn273_conv():
-    source = Path(nn273.explorer.__file__).read_text()
+    source = Path(nn273.explorers.filters.__file__).read_text()
     imported = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -333,7 +333,7 @@ def test_the_explorer_does_not_import_nn273_conv():
     code = (
         "import sys\n"
         "sys.modules['nn273.conv'] = None\n"
-        "from nn273.explorer import FilterExplorerState\n"
+        "from nn273.explorers.filters import FilterExplorerState\n"
         "print(FilterExplorerState(digit=3).describe())\n"
     )
     result = subprocess.run(

@@ -1,6 +1,6 @@
 """The filter explorer of 04_conv: one digit, one 5x5 filter, and what a convolution layer makes of them.
 
-Two parts, as in the playground (`nn273.widgets`). `FilterExplorerState` is the model: the digit,
+Two parts, as in the playground (`nn273.explorers.playground`). `FilterExplorerState` is the model: the digit,
 the filter, the activation map, the map after ReLU and after max pooling, with no widgets, so it
 can be tested and scripted. `FilterExplorer` is a thin ipywidgets view over it: a digit dropdown
 and an index slider, a filter dropdown, a 5x5 grid of typed weights, the picture and a status line.
@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from nn273.data import load_mnist
 from nn273.validation import as_array, check_choice, check_int
-from nn273.widgets import EditsItsState, ShowsItsPicture
+from nn273.explorers.display import EditsItsState, ShowsItsPicture
 
 __all__ = [
     "FILTER_SIZE",

@@ -17,8 +17,6 @@ data and resets the network; a new architecture or activation rebuilds and reset
 learning rate or batch size keeps the weights and the history, and training goes on.
 """
 
-import base64
-import contextlib
 import html
 import io
 import itertools
@@ -33,10 +31,11 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.figure import Figure
 
 from nn273.data import make_2d
+from nn273.explorers.display import ShowsItsPicture, one_torch_thread
 from nn273.plots import CLASS_COLORS
 from nn273.validation import as_array, check_choice, check_int
 
-__all__ = ["ACTIVATIONS", "DATASETS", "Playground", "PlaygroundState", "ShowsItsPicture", "parse_hidden"]
+__all__ = ["ACTIVATIONS", "DATASETS", "Playground", "PlaygroundState", "parse_hidden"]
 
 DATASETS = ("circle", "xor", "gaussian", "spiral", "separable", "overlapping")
 ACTIVATIONS = ("tanh", "relu", "logistic", "linear")
@@ -49,19 +48,6 @@ _ACTIVATION_FNS = {
     "logistic": torch.sigmoid,
     "linear": lambda h: h,
 }
-
-
-@contextlib.contextmanager
-def _one_thread():
-    # The tensors are tiny: extra threads only add synchronisation, and while other processes keep
-    # the cores busy that made training 10-50 times slower (measured). The setting is global, so
-    # it is restored afterwards.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n_threads)
 
 
 def parse_hidden(hidden):
@@ -294,7 +280,7 @@ class PlaygroundState:
         n_steps = check_int(n_steps, "n_steps", 0, 10**7, "Use a positive number of steps.")
         X, y = self._tensors["train"]
         params = list(self._params.values())
-        with _one_thread():
+        with one_torch_thread():
             for _ in range(n_steps):
                 idx = self._next_batch()
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(
@@ -309,7 +295,7 @@ class PlaygroundState:
         return self
 
     def _record(self):
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad(), one_torch_thread():
             for split in ("train", "test"):
                 X, y = self._tensors[split]
                 z = self._logits(X)
@@ -324,7 +310,7 @@ class PlaygroundState:
         X = as_array(X, "X", dtype=np.float64, ndim=2)
         if X.shape[1] != 2:
             raise ValueError(f"X must be (N, 2), two coordinates per point; got shape {X.shape}")
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad(), one_torch_thread():
             return torch.sigmoid(
                 self._logits(torch.tensor(X))
             ).numpy()  # a copy: X may be read-only
@@ -474,57 +460,6 @@ def _lighten(color, amount):
 
 _BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200)
 _RESETTING = ("data", "noise", "hidden", "activation")  # settings that start the network afresh
-
-
-class ShowsItsPicture:
-    """Display of a widget (before widgets.VBox among its bases) that has `state.describe()`, an
-    `image` (ipywidgets Image) and `redraw()`: the live view, plus a picture and a deterministic text
-    for where the view can't render (GitHub, nbconvert) and for nbval, which compares text/plain."""
-
-    def __repr__(self):
-        return self.state.describe()
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)  # DOMWidget's bundle holds the widget view
-        if bundle is None:
-            return None
-        self.redraw()
-        bundle["text/plain"] = self.state.describe()
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle
-
-
-class EditsItsState:
-    """Controls of a widget that set attributes of its `state`: `self.controls` (attribute name ->
-    control, each observed with `_on_setting`), `self.message` (an HTML widget for refusals),
-    `redraw()`. A value the state refuses (TypeError, ValueError) is shown in red under the status
-    line instead of vanishing into the kernel's log; controls set by `redraw` inside `_sync()` do
-    not act as if the user had changed them."""
-
-    _syncing = False
-
-    @contextlib.contextmanager
-    def _sync(self):
-        self._syncing = True
-        try:
-            yield
-        finally:
-            self._syncing = False
-
-    def _apply(self, action):
-        try:
-            action()
-        except (TypeError, ValueError) as error:
-            self.message.value = f'<span style="color: #b00">{html.escape(str(error))}</span>'
-            return
-        self.message.value = ""
-        self.redraw()
-
-    def _on_setting(self, change):
-        if self._syncing:
-            return
-        name = next(n for n, c in self.controls.items() if c is change["owner"])
-        self._apply(lambda: setattr(self.state, name, change["new"]))
 
 
 class Playground(ShowsItsPicture, widgets.VBox):

@@ -36,7 +36,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from nn273.validation import check_choice, check_int
-from nn273.widgets import EditsItsState, ShowsItsPicture
+from nn273.explorers.display import EditsItsState, ShowsItsPicture
 
 __all__ = ["OPTIMIZERS", "SURFACES", "OptimizerRace", "OptimizerRaceState", "loss_surface"]
 

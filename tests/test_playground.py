@@ -1,4 +1,4 @@
-"""nn273.widgets: the playground's state (determinism, what each setting does, training) and its view
+"""nn273.explorers.playground: the playground's state (determinism, what each setting does, training) and its view
 (buttons, controls, status, the static fallback), without a browser."""
 
 import base64
@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from nn273.data import make_2d
-from nn273.widgets import Playground, PlaygroundState, parse_hidden
+from nn273.explorers.playground import Playground, PlaygroundState, parse_hidden
 
 pytestmark = pytest.mark.filterwarnings("error")  # a warning would reach a student's stderr
 
