@@ -46,7 +46,11 @@ sync_api = pytest.importorskip(
 )
 
 ASSIGNMENTS = COURSE.available()
-WIDGET_MODULES = ("nn273.explorers.playground", "nn273.explorers.filters", "nn273.explorers.attention", "nn273.explorers.optimizer_race")  # the course's widgets
+# the course's widgets: every explorer module (nn273/explorers/, one per explorer)
+WIDGET_MODULES = tuple(
+    f"nn273.explorers.{path.stem}" for path in sorted((ROOT / "nn273" / "explorers").glob("*.py"))
+    if path.stem not in ("__init__", "display")
+)
 ARTIFACTS = Path(os.environ.get("NN273_BROWSER_ARTIFACTS") or ROOT / "browser-artifacts")
 
 SERVER_START_S = 60
