@@ -436,12 +436,12 @@ def check_attention_explorer(view):
 
 
 def check_optimizer_race(view):
-    """The OptimizerRace: a picture and a status line; another surface, and a momentum typed into
-    its slider's readout, each change both."""
+    """The OptimizerRace: a picture and a status line; another surface, and Adam's own step size
+    typed into its slider's readout, each change both."""
     image = view.locator("img")
-    status = view.get_by_text(re.compile(r"^(quadratic|rosenbrock) after \d+ steps: J "))
+    status = view.get_by_text(re.compile(r"^(quadratic|rosenbrock), \d+ steps, mean J of the last \d+: "))
     sync_api.expect(image).to_have_attribute("src", re.compile("."))
-    sync_api.expect(status).to_have_text(re.compile(r"^quadratic after 100 steps: .* lowest: momentum"))
+    sync_api.expect(status).to_have_text(re.compile(r"^quadratic, 100 steps, .* lowest: Adam"))
 
     def act(action, then):
         src, text = image.get_attribute("src"), status.inner_text()
@@ -451,10 +451,10 @@ def check_optimizer_race(view):
         sync_api.expect(status).to_have_text(re.compile(then))
 
     surface = view.get_by_label("surface", exact=True)
-    act(lambda: surface.select_option("rosenbrock"), r"^rosenbrock after 100 steps: .* lowest: SGD")
-    act(lambda: surface.select_option("quadratic"), r"lowest: momentum")
-    readout = view.locator(".widget-readout").nth(1)  # momentum's (learning rate, momentum, noise, steps)
-    act(lambda: (readout.click(), readout.fill("0"), readout.press("Enter")), r"lowest: SGD")
+    act(lambda: surface.select_option("rosenbrock"), r"^rosenbrock, 100 steps, .* lowest: SGD")
+    act(lambda: surface.select_option("quadratic"), r"lowest: Adam")
+    readout = view.locator(".widget-readout").nth(2)  # Adam lr's (SGD lr, momentum lr, Adam lr, momentum, ...)
+    act(lambda: (readout.click(), readout.fill("0.01"), readout.press("Enter")), r"lowest: momentum")
 
 
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
