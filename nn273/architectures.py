@@ -241,15 +241,25 @@ def unit_count(model, input_shape=None):
     return sum(counted)
 
 
-def depth(model):
+POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+
+
+def depth(model, pooling=False):
     """The weight layers (Conv2d and Linear) on the longest path from the input to the output:
-    layers in sequence add up, the branches of an Inception module count by their deepest one."""
+    layers in sequence add up, the branches of an Inception module count by their deepest one.
+
+    pooling: count the pooling layers on that path too, as GoogLeNet's paper does for its
+    second count ("22 layers deep when counting only layers with parameters, or 27 layers if we
+    also count pooling").
+    """
     _check_module(model)
     if isinstance(model, (nn.Conv2d, nn.Linear)):
         return 1
+    if isinstance(model, POOLING):
+        return int(bool(pooling))
     if isinstance(model, Inception):
-        return max(depth(branch) for branch in model.branches)
-    return sum(depth(child) for child in model.children())
+        return max(depth(branch, pooling) for branch in model.branches)
+    return sum(depth(child, pooling) for child in model.children())
 
 
 def _has_values(model):

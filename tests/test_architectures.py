@@ -26,6 +26,15 @@ def test_known_parameter_counts_and_depths(build, parameters, layers):
     assert depth(model) == layers
 
 
+def test_depth_counting_pooling_gives_googlenets_27():
+    # the paper: "22 layers deep when counting only layers with parameters (or 27 layers if we
+    # also count pooling)": 4 max pooling layers and the average pooling on the main path; the
+    # pooling branch of an Inception module (pool, then 1x1) is as deep as its 1x1-then-3x3 ones
+    assert depth(googlenet(device="meta"), pooling=True) == 27
+    assert depth(lenet5(device="meta"), pooling=True) == 7
+    assert depth(alexnet(variant="paper", device="meta"), pooling=True) == 11
+
+
 def test_lenet5_layer_by_layer():
     # C1 6(25 + 1), C3 16(6*25 + 1), C5 120(400 + 1), F6 84(120 + 1), output 10(84 + 1)
     assert parameter_count(lenet5(device="meta")) == 156 + 2_416 + 48_120 + 10_164 + 850

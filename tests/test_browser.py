@@ -389,8 +389,9 @@ def check_playground(view):
 
 
 def check_filter_explorer(view):
-    """The FilterExplorer: a picture and a status line; a preset filter, a typed weight and another
-    digit each change both, and a typed weight makes the filter "typed"."""
+    """The FilterExplorer: a picture and a status line; a preset filter, a learned filter (with its
+    bias), a typed weight and another digit each change both, and a typed weight makes the filter
+    "typed"."""
     image = view.locator("img")
     status = view.get_by_text(re.compile(r"^digit \d \(image \d+\) \|"))
     sync_api.expect(image).to_have_attribute("src", re.compile("."))
@@ -403,7 +404,12 @@ def check_filter_explorer(view):
         sync_api.expect(image).not_to_have_attribute("src", src)
         sync_api.expect(status).to_have_text(re.compile(then))
 
-    act(lambda: view.get_by_label("filter", exact=True).select_option("blur"), r"\| filter blur \|")
+    act(lambda: view.get_by_label("filter", exact=True).select_option("blur"), r"\| filter blur \| bias 0\.000 \|")
+    # a learned filter keeps its layer's bias (here -0.5): the map's background is the bias
+    act(
+        lambda: view.get_by_label("filter", exact=True).select_option("LeNet filter 3"),
+        r"\| filter LeNet filter 3 \| bias -0\.500 \|",
+    )
     weight = view.locator(".widget-text input").first  # the grid's top-left weight
     act(lambda: (weight.fill("1"), weight.press("Enter")), r"\| filter typed \|")
     act(lambda: view.get_by_label("digit", exact=True).select_option("3"), r"^digit 3 ")
@@ -461,7 +467,13 @@ def check_optimizer_race(view):
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
     "Playground": ("from nn273.explorers.playground import Playground\nPlayground(steps=50)", check_playground),
-    "FilterExplorer": ("from nn273.explorers.filters import FilterExplorer\nFilterExplorer(digit=7)", check_filter_explorer),
+    "FilterExplorer": (
+        "import torch\nfrom nn273.explorers.filters import FilterExplorer\n"
+        "layer = torch.nn.Conv2d(1, 16, (5, 5), stride=2)\n"
+        "with torch.no_grad():\n    layer.bias.fill_(-0.5)\n"
+        "FilterExplorer(digit=7, learned=layer)",
+        check_filter_explorer,
+    ),
     "AttentionExplorer": (
         "from nn273.explorers.attention import AttentionExplorer\nAttentionExplorer()",
         check_attention_explorer,

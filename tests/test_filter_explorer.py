@@ -218,6 +218,45 @@ def test_learned_filters_from_a_torch_layer_and_absent_without_them():
         FilterExplorerState(learned=layer.weight, filter="LeNet filter 16")
 
 
+def test_learned_filters_keep_their_biases():
+    # LeNet's biases decide what its maps are on the blank background: the explorer keeps them
+    torch.manual_seed(0)
+    layer = torch.nn.Conv2d(1, 16, (5, 5), stride=2)
+    state = FilterExplorerState(learned=layer, filter="LeNet filter 3")
+    b = layer.bias.detach().numpy().astype(np.float64)
+    assert state.bias == b[3]
+    np.testing.assert_array_equal(state.weights, layer.weight.detach().numpy()[3, 0])
+    np.testing.assert_allclose(
+        state.activation, correlate_by_loops(state.image, state.weights) + b[3], atol=1e-12
+    )
+    assert state.activation[0, 0] == pytest.approx(b[3])  # a blank corner: the bias alone
+    assert f"| bias {b[3]:.3f} |" in state.summary()
+    state.filter = "vertical edge"  # the presets and a typed filter have none
+    assert state.bias == 0.0 and state.activation[0, 0] == 0.0
+    # filters and biases given apart, as arrays or tensors
+    apart = FilterExplorerState(learned=layer.weight, biases=layer.bias, filter="LeNet filter 3")
+    assert apart.bias == b[3]
+    np.testing.assert_allclose(
+        apart.activation, correlate_by_loops(apart.image, apart.weights) + b[3], atol=1e-12
+    )
+    bare = FilterExplorerState(learned=layer.weight, filter="LeNet filter 3")
+    assert bare.bias == 0.0  # bare filters: no biases given, none added
+
+
+@pytest.mark.parametrize(
+    "biases, message",
+    [
+        (np.zeros(15), r"biases must hold one number per learned filter, shape \(16,\); got shape \(15,\)"),
+        (np.full(16, np.nan), "finite"),
+    ],
+)
+def test_biases_of_another_shape_or_not_finite_are_rejected(biases, message):
+    with pytest.raises(ValueError, match=message):
+        FilterExplorerState(learned=np.zeros((16, 5, 5)), biases=biases)
+    with pytest.raises(ValueError, match="no learned filters"):
+        FilterExplorerState(biases=np.zeros(16))
+
+
 @pytest.mark.parametrize(
     "learned",
     [
@@ -281,7 +320,7 @@ def test_describe_and_summary():
     )
     a, p = state.activation, state.pooled
     assert state.summary() == (
-        f"digit 7 (image {state.index}) | filter vertical edge | "
+        f"digit 7 (image {state.index}) | filter vertical edge | bias 0.000 | "
         f"map 24x24 min {a.min():.3f} max {a.max():.3f} | "
         f"ReLU {np.mean(a > 0):.0%} positive | pooled 11x11 max {p.max():.3f}"
     )
@@ -294,7 +333,7 @@ def test_figure_shows_the_five_panels_with_their_sizes():
     titles = [ax.get_title() for ax in panels]
     assert titles == [
         f"digit {state.digit} (image 99)\n28x28",
-        "filter: sharpen\n5x5",
+        "filter: sharpen\n5x5, bias 0.00",
         "activation map\n24x24",
         "after ReLU\n24x24",
         "max pool 3, stride 2\n11x11",

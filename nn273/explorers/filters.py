@@ -13,10 +13,11 @@ and an index slider, a filter dropdown, a 5x5 grid of typed weights, the picture
     ((24, 24), (24, 24), (11, 11))
     >>> state.type_filter("0 0 0 0 0\\n0 0 0 0 0\\n0 0 1 0 0\\n0 0 0 0 0\\n0 0 0 0 0")
 
-    >>> FilterExplorer(learned=model[0].weight)   # adds "LeNet filter 0".."LeNet filter 15"
+    >>> FilterExplorer(learned=model[0])   # adds "LeNet filter 0".."LeNet filter 15", with their biases
 
 The layer is the lecture's: the filter slides over the 28x28 digit with stride 1 and no padding
-(cross-correlation, as `torch.nn.functional.conv2d`, no bias), giving a 24x24 activation map; ReLU
+(cross-correlation, as `torch.nn.functional.conv2d`), its bias added everywhere (a learned filter's
+own bias; 0 for the presets and a typed filter), giving a 24x24 activation map; ReLU
 keeps its positive part; max pooling with a 3x3 window and stride 2 keeps the largest value of each
 window, 11x11. The maps are computed with torch here, never with `nn273.conv`: that module holds
 04_conv's answers, and a student edition for 04 leaves it out.
@@ -123,10 +124,20 @@ def _is_number(word):
     return True
 
 
-def _learned_filters(learned):
-    """(F, 5, 5) float64 copy of learned filters given as (F, 1, 5, 5) or (F, 5, 5), array or tensor."""
+def _learned_filters(learned, biases=None):
+    """Learned filters and their biases: ((F, 5, 5), (F,)) float64 copies.
+
+    learned: a Conv2d layer (its weight and bias), or filters (F, 1, 5, 5) or (F, 5, 5), array or
+    tensor; biases: None (the layer's biases, or zeros for bare filters) or (F,), array or tensor.
+    """
     if learned is None:
-        return np.zeros((0, FILTER_SIZE, FILTER_SIZE))
+        if biases is not None:
+            raise ValueError("biases belong to learned filters; got biases but no learned filters")
+        return np.zeros((0, FILTER_SIZE, FILTER_SIZE)), np.zeros(0)
+    if isinstance(learned, torch.nn.Conv2d):  # e.g. model[0]: its filters with their biases
+        if biases is None and learned.bias is not None:
+            biases = learned.bias
+        learned = learned.weight
     if isinstance(learned, torch.Tensor):  # e.g. model[0].weight, which requires grad
         learned = learned.detach().cpu().numpy()
     w = as_array(learned, "learned", dtype=np.float64)
@@ -141,7 +152,19 @@ def _learned_filters(learned):
         )
     if not np.all(np.isfinite(w)):
         raise ValueError("learned filters must hold finite numbers; got NaN or infinity")
-    return w.copy()
+    if biases is None:
+        return w.copy(), np.zeros(len(w))
+    if isinstance(biases, torch.Tensor):
+        biases = biases.detach().cpu().numpy()
+    b = as_array(biases, "biases", dtype=np.float64)
+    if b.shape != (len(w),):
+        raise ValueError(
+            f"biases must hold one number per learned filter, shape ({len(w)},); got shape {b.shape}. "
+            f"Pass e.g. model[0].bias, or the layer model[0] itself."
+        )
+    if not np.all(np.isfinite(b)):
+        raise ValueError("learned biases must be finite numbers; got NaN or infinity")
+    return w.copy(), b.copy()
 
 
 class FilterExplorerState:
@@ -151,21 +174,23 @@ class FilterExplorerState:
     digit:   alternatively a class 0..9: the first image of that class (give index or digit).
     filter:  a name from `filter_names` (`PRESETS`, "LeNet filter k" when `learned` is given,
              "typed"), or a (5, 5) array-like, which becomes the typed filter.
-    learned: None, or a convolution layer's filters, (F, 1, 5, 5) or (F, 5, 5), array or tensor.
+    learned: None, a convolution layer `Conv2d(1, F, (5, 5))` (its filters and their biases), or
+             its filters alone, (F, 1, 5, 5) or (F, 5, 5), array or tensor.
+    biases:  None, or the learned filters' biases (F,) (default: the layer's, else zeros).
 
     The settings `index`, `digit` and `filter` are properties; assigning one recomputes the maps.
     Setting `digit` to the class already shown keeps the image; to another class it shows that
     class's first image. An invalid value raises ValueError/TypeError and leaves the state as it was.
 
     Attributes, all float64 NumPy arrays (read-only copies are the caller's to make):
-      image (28, 28) in [0, 1]; weights (5, 5); activation (24, 24) the cross-correlation of image
-      and weights; relu (24, 24) max(activation, 0); pooled (11, 11) relu max-pooled 3x3, stride 2.
+      image (28, 28) in [0, 1]; weights (5, 5); bias, a float (a learned filter's own, else 0);
+      activation (24, 24) the cross-correlation of image and weights plus the bias; relu (24, 24) max(activation, 0); pooled (11, 11) relu max-pooled 3x3, stride 2.
     """
 
-    def __init__(self, index=None, filter="vertical edge", learned=None, digit=None):
+    def __init__(self, index=None, filter="vertical edge", learned=None, digit=None, biases=None):
         X, y = load_mnist()
         self._images, self._labels = X, y
-        self._learned = _learned_filters(learned)
+        self._learned, self._biases = _learned_filters(learned, biases)
         self._typed = _IDENTITY.copy()
         if index is not None and digit is not None:
             raise ValueError(
@@ -249,14 +274,22 @@ class FilterExplorerState:
             return self._learned[int(name.removeprefix(LEARNED_PREFIX))].copy()
         return PRESETS[name].copy()
 
+    @property
+    def bias(self):
+        """The filter's bias: a learned filter's own, 0 for the presets and a typed filter."""
+        if self._filter.startswith(LEARNED_PREFIX):
+            return float(self._biases[int(self._filter.removeprefix(LEARNED_PREFIX))])
+        return 0.0
+
     # ---- the layer ---------------------------------------------------------------------------
 
     def _compute(self):
         self.image = self._images[self._index].astype(np.float64) / 255.0
         x = torch.from_numpy(self.image)[None, None]
         w = torch.from_numpy(self.weights)[None, None]
+        b = torch.tensor([self.bias], dtype=torch.float64)
         with torch.no_grad():
-            activation = torch.nn.functional.conv2d(x, w)
+            activation = torch.nn.functional.conv2d(x, w, b)
             relu = torch.relu(activation)
             pooled = torch.nn.functional.max_pool2d(relu, POOL_SIZE, stride=POOL_STRIDE)
         self.activation = activation[0, 0].numpy()
@@ -274,7 +307,7 @@ class FilterExplorerState:
         a, p = self.activation, self.pooled
         return (
             f"digit {self.digit} (image {self._index}) | filter {self._filter} | "
-            f"map {_shape(a)} min {a.min():.3f} max {a.max():.3f} | "
+            f"bias {self.bias:.3f} | map {_shape(a)} min {a.min():.3f} max {a.max():.3f} | "
             f"ReLU {np.mean(self.relu > 0):.0%} positive | pooled {_shape(p)} max {p.max():.3f}"
         )
 
@@ -291,7 +324,7 @@ class FilterExplorerState:
         w_max = float(np.abs(w).max()) or 1.0
         shown = ax_filter.imshow(w, cmap="RdBu_r", vmin=-w_max, vmax=w_max, interpolation="nearest")
         fig.colorbar(shown, ax=ax_filter, fraction=0.046, pad=0.04)
-        ax_filter.set_title(f"filter: {self._filter}\n{_shape(w)}")
+        ax_filter.set_title(f"filter: {self._filter}\n{_shape(w)}, bias {self.bias:.2f}")
 
         # The three maps share one scale centred at 0, so ReLU and pooling compare with the map.
         m = float(np.abs(self.activation).max()) or 1.0
@@ -338,8 +371,8 @@ class FilterExplorer(EditsItsState, ShowsItsPicture, widgets.VBox):
     a PNG of the current picture; its text/plain is `state.describe()`, deterministic for nbval.
     """
 
-    def __init__(self, index=None, filter="vertical edge", learned=None, digit=None):
-        self.state = state = FilterExplorerState(index, filter, learned, digit)
+    def __init__(self, index=None, filter="vertical edge", learned=None, digit=None, biases=None):
+        self.state = state = FilterExplorerState(index, filter, learned, digit, biases)
         wide = {"description_width": "50px"}
         self.controls = {
             "digit": widgets.Dropdown(
