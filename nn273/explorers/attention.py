@@ -44,8 +44,10 @@ __all__ = [
     "word_vectors",
 ]
 
-# What each number of a word vector means. "lively" marks who acts in these sentences: made so by
-# hand here, where a trained model would learn it from the words around.
+# What each number of a word vector means. "lively" is set by hand once per word (a fox is lively
+# wherever it stands), so it cannot say who acts in a given sentence: the subject query answers "fox"
+# for "The dog jumped over the quick brown fox." too, as 06_attention shows and explains. A trained
+# model makes its vectors from the words around instead.
 FEATURES = ("thing", "action", "quality", "little word", "lively")
 _W = {
     # word:      thing action quality little lively
