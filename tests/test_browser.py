@@ -463,6 +463,27 @@ def check_optimizer_race(view):
     act(lambda: (readout.click(), readout.fill("0.01"), readout.press("Enter")), r"lowest: momentum")
 
 
+def check_dropout_batchnorm(view):
+    """The DropoutBatchNorm explorer: a picture and a status line; a p and a batch size typed into
+    their sliders' readouts each train again and change both."""
+    image = view.locator("img")
+    status = view.get_by_text(re.compile(r"^p [0-9.]+, batch size \d+: training loss "))
+    sync_api.expect(image).to_have_attribute("src", re.compile("."))
+    sync_api.expect(status).to_have_text(re.compile(r"^p 0.5, batch size 8: .* \| batch mean noise "))
+
+    def act(action, then):
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        sync_api.expect(status).to_have_text(re.compile(then))
+
+    p_readout, batch_readout = view.locator(".widget-readout").nth(0), view.locator(".widget-readout").nth(1)
+    act(lambda: (p_readout.click(), p_readout.fill("0"), p_readout.press("Enter")), r"^p 0, batch size 8: ")
+    act(lambda: (batch_readout.click(), batch_readout.fill("60"), batch_readout.press("Enter")),
+        r"^p 0, batch size 60: .* batch mean noise 0.00$")
+
+
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
@@ -479,6 +500,10 @@ WIDGETS = {
         check_attention_explorer,
     ),
     "OptimizerRace": ("from nn273.explorers.optimizer_race import OptimizerRace\nOptimizerRace()", check_optimizer_race),
+    "DropoutBatchNorm": (
+        "from nn273.explorers.dropout_batchnorm import DropoutBatchNorm\nDropoutBatchNorm()",
+        check_dropout_batchnorm,
+    ),
 }
 
 
