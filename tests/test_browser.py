@@ -457,6 +457,27 @@ def check_optimizer_race(view):
     act(lambda: (readout.click(), readout.fill("0"), readout.press("Enter")), r"lowest: SGD")
 
 
+def check_depth_explorer(view):
+    """The DepthExplorer: a picture and a status line; another initialization, the skips' checkbox
+    and a depth typed into its slider's readout each change both."""
+    image = view.locator("img")
+    status = view.get_by_text(re.compile(r"^(plain|residual), depth \d+, (default|He) init: "))
+    sync_api.expect(image).to_have_attribute("src", re.compile("."))
+    sync_api.expect(status).to_have_text(re.compile(r"^plain, depth 10, default init: .* after 100 steps$"))
+
+    def act(action, then):
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        sync_api.expect(status).to_have_text(re.compile(then))
+
+    act(lambda: view.get_by_label("init", exact=True).select_option("He"), r"^plain, depth 10, He init: ")
+    act(lambda: view.locator("input[type=checkbox]").check(), r"^residual, depth 10, He init: ")
+    readout = view.locator(".widget-readout").first  # the depth slider's
+    act(lambda: (readout.click(), readout.fill("30"), readout.press("Enter")), r"^residual, depth 30, He init: ")
+
+
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
@@ -467,6 +488,7 @@ WIDGETS = {
         check_attention_explorer,
     ),
     "OptimizerRace": ("from nn273.explorers.optimizer_race import OptimizerRace\nOptimizerRace()", check_optimizer_race),
+    "DepthExplorer": ("from nn273.explorers.depth import DepthExplorer\nDepthExplorer()", check_depth_explorer),
 }
 
 

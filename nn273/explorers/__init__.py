@@ -4,6 +4,7 @@
     filters         a digit through hand-typed and learned 3x3 filters (04_conv)
     attention       a query over a sentence's word vectors: scores, weights, result (06_attention)
     optimizer_race  SGD, momentum and Adam on one 2-D loss surface (07_sgd)
+    depth           depth, initialization and skips: gradient per layer and training (05_residual)
     display         what every view shares: its picture where widgets cannot render, its controls
 
 Each is a pure state object (`...State`: seeded, deterministic, testable without a browser) beside

@@ -14,7 +14,8 @@ and a ReLU; residual, the hidden layers come in pairs, each pair a block `h + re
 
 The picture: the norm of the gradient |dJ/dW| of every weight layer at initialization (from the
 input layer to the output layer), and the training loss J along `steps` steps of full-batch
-gradient descent with momentum, the gradient's norm clipped (the same training as the notebook's).
+gradient descent with momentum, the gradient's norm clipped (the notebook's training, without
+weight decay).
 The network is small (100 points, width 32) so that a change of setting redraws in well under a
 second; the weights are drawn with NumPy from `seed`, the same draw for the same settings.
 
