@@ -53,7 +53,7 @@ WIDGET_MODULES = tuple(
 )
 ARTIFACTS = Path(os.environ.get("NN273_BROWSER_ARTIFACTS") or ROOT / "browser-artifacts")
 
-SERVER_START_S = 60
+SERVER_START_S = 120  # JupyterLab starts in 10-20 s idle, over 60 s on 2 loaded cores
 KERNEL_START_S = 90
 RUN_ALL_S = 420  # a solution notebook takes 20-120 s on 2 cores, up to 4 minutes when they are busy
 RUN_TO_TEST_S = 120
@@ -484,6 +484,27 @@ def check_dropout_batchnorm(view):
         r"^p 0, batch size 60: .* batch mean noise 0.00$")
 
 
+def check_depth_explorer(view):
+    """The DepthExplorer: a picture and a status line; another initialization, the skips' checkbox
+    and a depth typed into its slider's readout each change both."""
+    image = view.locator("img")
+    status = view.get_by_text(re.compile(r"^(plain|residual), depth \d+, (default|He) init: "))
+    sync_api.expect(image).to_have_attribute("src", re.compile("."))
+    sync_api.expect(status).to_have_text(re.compile(r"^plain, depth 10, default init: .* after 100 steps$"))
+
+    def act(action, then):
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        sync_api.expect(status).to_have_text(re.compile(then))
+
+    act(lambda: view.get_by_label("init", exact=True).select_option("He"), r"^plain, depth 10, He init: ")
+    act(lambda: view.locator("input[type=checkbox]").check(), r"^residual, depth 10, He init: ")
+    readout = view.locator(".widget-readout").first  # the depth slider's
+    act(lambda: (readout.click(), readout.fill("30"), readout.press("Enter")), r"^residual, depth 30, He init: ")
+
+
 # Each widget class the notebooks display: the code that shows it in a scratch notebook, and the
 # check of its live view (a Playwright locator of the displayed widget).
 WIDGETS = {
@@ -504,6 +525,7 @@ WIDGETS = {
         "from nn273.explorers.dropout_batchnorm import DropoutBatchNorm\nDropoutBatchNorm()",
         check_dropout_batchnorm,
     ),
+    "DepthExplorer": ("from nn273.explorers.depth import DepthExplorer\nDepthExplorer()", check_depth_explorer),
 }
 
 

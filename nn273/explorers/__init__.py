@@ -5,6 +5,7 @@
     attention       a query over a sentence's word vectors: scores, weights, result (06_attention)
     optimizer_race  SGD, momentum and Adam on one 2-D loss surface (07_sgd)
     dropout_batchnorm  dropout's p and the batch size of a network with both layers (08_regularization)
+    depth           depth, initialization and skips: gradient per layer and training (05_residual)
     display         what every view shares: its picture where widgets cannot render, its controls
 
 Each is a pure state object (`...State`: seeded, deterministic, testable without a browser) beside
