@@ -388,6 +388,20 @@ def check_playground(view):
     stop.click()
 
 
+def changes_both(image, status):
+    """act(action, then): do `action` on an explorer's controls, then see its picture and its status
+    line both change, the status line to one matching the regex `then`."""
+
+    def act(action, then):
+        src, text = image.get_attribute("src"), status.inner_text()
+        action()
+        sync_api.expect(status).not_to_have_text(text)
+        sync_api.expect(image).not_to_have_attribute("src", src)
+        sync_api.expect(status).to_have_text(re.compile(then))
+
+    return act
+
+
 def check_filter_explorer(view):
     """The FilterExplorer: a picture and a status line; a preset filter, a learned filter (with its
     bias), a typed weight and another digit each change both, and a typed weight makes the filter
@@ -397,12 +411,7 @@ def check_filter_explorer(view):
     sync_api.expect(image).to_have_attribute("src", re.compile("."))
     sync_api.expect(status).to_have_text(re.compile(r"\| filter vertical edge \|"))
 
-    def act(action, then):
-        src, text = image.get_attribute("src"), status.inner_text()
-        action()
-        sync_api.expect(status).not_to_have_text(text)
-        sync_api.expect(image).not_to_have_attribute("src", src)
-        sync_api.expect(status).to_have_text(re.compile(then))
+    act = changes_both(image, status)
 
     act(lambda: view.get_by_label("filter", exact=True).select_option("blur"), r"\| filter blur \| bias 0\.000 \|")
     # a learned filter keeps its layer's bias (here -0.5): the map's background is the bias
@@ -423,12 +432,7 @@ def check_attention_explorer(view):
     sync_api.expect(image).to_have_attribute("src", re.compile("."))
     sync_api.expect(status).to_have_text(re.compile(r"most weight: jumped "))
 
-    def act(action, then):
-        src, text = image.get_attribute("src"), status.inner_text()
-        action()
-        sync_api.expect(status).not_to_have_text(text)
-        sync_api.expect(image).not_to_have_attribute("src", src)
-        sync_api.expect(status).to_have_text(re.compile(then))
+    act = changes_both(image, status)
 
     act(lambda: view.get_by_label("query", exact=True).select_option("subject"), r"most weight: fox ")
     act(
@@ -449,12 +453,7 @@ def check_optimizer_race(view):
     sync_api.expect(image).to_have_attribute("src", re.compile("."))
     sync_api.expect(status).to_have_text(re.compile(r"^quadratic, 100 steps, .* lowest: Adam"))
 
-    def act(action, then):
-        src, text = image.get_attribute("src"), status.inner_text()
-        action()
-        sync_api.expect(status).not_to_have_text(text)
-        sync_api.expect(image).not_to_have_attribute("src", src)
-        sync_api.expect(status).to_have_text(re.compile(then))
+    act = changes_both(image, status)
 
     surface = view.get_by_label("surface", exact=True)
     act(lambda: surface.select_option("rosenbrock"), r"^rosenbrock, 100 steps, .* lowest: SGD")
@@ -471,12 +470,7 @@ def check_dropout_batchnorm(view):
     sync_api.expect(image).to_have_attribute("src", re.compile("."))
     sync_api.expect(status).to_have_text(re.compile(r"^p 0.5, batch size 8: .* \| batch mean noise "))
 
-    def act(action, then):
-        src, text = image.get_attribute("src"), status.inner_text()
-        action()
-        sync_api.expect(status).not_to_have_text(text)
-        sync_api.expect(image).not_to_have_attribute("src", src)
-        sync_api.expect(status).to_have_text(re.compile(then))
+    act = changes_both(image, status)
 
     p_readout, batch_readout = view.locator(".widget-readout").nth(0), view.locator(".widget-readout").nth(1)
     act(lambda: (p_readout.click(), p_readout.fill("0"), p_readout.press("Enter")), r"^p 0, batch size 8: ")
@@ -492,12 +486,7 @@ def check_depth_explorer(view):
     sync_api.expect(image).to_have_attribute("src", re.compile("."))
     sync_api.expect(status).to_have_text(re.compile(r"^plain, depth 10, default init: .* after 100 steps$"))
 
-    def act(action, then):
-        src, text = image.get_attribute("src"), status.inner_text()
-        action()
-        sync_api.expect(status).not_to_have_text(text)
-        sync_api.expect(image).not_to_have_attribute("src", src)
-        sync_api.expect(status).to_have_text(re.compile(then))
+    act = changes_both(image, status)
 
     act(lambda: view.get_by_label("init", exact=True).select_option("He"), r"^plain, depth 10, He init: ")
     act(lambda: view.locator("input[type=checkbox]").check(), r"^residual, depth 10, He init: ")

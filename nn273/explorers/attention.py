@@ -22,7 +22,6 @@ Attention is computed with torch's softmax here, never with `nn273.attention`: t
 06_attention's answers, and a student edition for 06 leaves it out.
 """
 
-import io
 import re
 
 import ipywidgets as widgets
@@ -31,7 +30,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nn273.validation import as_array, check_choice
-from nn273.explorers.display import EditsItsState, ShowsItsPicture
+from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png
 
 __all__ = [
     "FEATURES",
@@ -253,9 +252,7 @@ class AttentionExplorerState:
 
     def png(self, dpi=80):
         """The `figure` as PNG bytes (960 x 272 pixels at the default dpi)."""
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
+        return figure_png(self.figure(), dpi)
 
 
 # ---- the view ------------------------------------------------------------------------------------

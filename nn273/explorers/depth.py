@@ -31,7 +31,6 @@ holds 05_residual's answers, and a student edition for 05 leaves it out.
     DepthExplorer: plain, depth 10, default init, 100 steps
 """
 
-import io
 import math
 
 import ipywidgets as widgets
@@ -40,7 +39,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nn273.data import make_2d
-from nn273.explorers.display import EditsItsState, ShowsItsPicture, one_torch_thread
+from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png, one_torch_thread
 from nn273.validation import check_choice, check_int
 
 __all__ = ["INITS", "DepthExplorer", "DepthState"]
@@ -214,9 +213,7 @@ class DepthState:
 
     def png(self, dpi=80):
         """The `figure` as PNG bytes (960 x 336 pixels at the default dpi)."""
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
+        return figure_png(self.figure(), dpi)
 
 
 def _check_depth(depth):

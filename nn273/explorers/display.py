@@ -9,10 +9,18 @@ its bases) and, when its controls set attributes of the state, `EditsItsState`.
 import base64
 import contextlib
 import html
+import io
 
 import torch
 
-__all__ = ["EditsItsState", "ShowsItsPicture", "one_torch_thread"]
+__all__ = ["EditsItsState", "ShowsItsPicture", "figure_png", "one_torch_thread"]
+
+
+def figure_png(figure, dpi=80):
+    """A matplotlib Figure as PNG bytes: what a view shows, and its picture where widgets cannot render."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 @contextlib.contextmanager

@@ -24,7 +24,6 @@ Computed with torch (never nn273.regularization: that module holds 08's answers)
     DropoutBatchNorm: p 0.5, batch size 8, 300 steps
 """
 
-import io
 import math
 
 import ipywidgets as widgets
@@ -33,7 +32,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nn273 import data, plots
-from nn273.explorers.display import EditsItsState, ShowsItsPicture, one_torch_thread
+from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png, one_torch_thread
 from nn273.validation import check_int
 
 __all__ = ["DropoutBatchNorm", "DropoutBatchNormState"]
@@ -173,9 +172,7 @@ class DropoutBatchNormState:
 
     def png(self, dpi=80):
         """The `figure` as PNG bytes (960 x 336 pixels at the default dpi)."""
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
+        return figure_png(self.figure(), dpi)
 
 
 def _flips(predict, X, resolution=80, margin=0.5):

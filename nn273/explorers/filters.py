@@ -23,7 +23,6 @@ window, 11x11. The maps are computed with torch here, never with `nn273.conv`: t
 04_conv's answers, and a student edition for 04 leaves it out.
 """
 
-import io
 import re
 
 import ipywidgets as widgets
@@ -33,7 +32,7 @@ from matplotlib.figure import Figure
 
 from nn273.data import load_mnist
 from nn273.validation import as_array, check_choice, check_int
-from nn273.explorers.display import EditsItsState, ShowsItsPicture
+from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png
 
 __all__ = [
     "FILTER_SIZE",
@@ -346,9 +345,7 @@ class FilterExplorerState:
 
     def png(self, dpi=80):
         """The `figure` as PNG bytes (1040 x 232 pixels at the default dpi)."""
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
+        return figure_png(self.figure(), dpi)
 
 
 def _shape(a):

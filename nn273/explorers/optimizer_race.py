@@ -38,7 +38,6 @@ losses; no widgets, so it can be tested and scripted); `OptimizerRace` is a thin
     OptimizerRace: quadratic, lr SGD 0.015 / momentum 0.01 / Adam 0.2, momentum 0.9, noise 0, 100 steps
 """
 
-import io
 import math
 
 import ipywidgets as widgets
@@ -47,7 +46,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from nn273.validation import check_choice, check_int
-from nn273.explorers.display import EditsItsState, ShowsItsPicture
+from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png
 
 __all__ = ["LAST", "OPTIMIZERS", "SURFACES", "OptimizerRace", "OptimizerRaceState", "loss_surface"]
 
@@ -287,9 +286,7 @@ class OptimizerRaceState:
 
     def png(self, dpi=80):
         """The `figure` as PNG bytes (960 x 352 pixels at the default dpi)."""
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
+        return figure_png(self.figure(), dpi)
 
 
 def _check_lr(lr, name="lr"):

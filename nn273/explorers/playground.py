@@ -18,7 +18,6 @@ learning rate or batch size keeps the weights and the history, and training goes
 """
 
 import html
-import io
 import itertools
 import math
 import operator
@@ -31,7 +30,7 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.figure import Figure
 
 from nn273.data import make_2d
-from nn273.explorers.display import ShowsItsPicture, one_torch_thread
+from nn273.explorers.display import ShowsItsPicture, figure_png, one_torch_thread
 from nn273.plots import CLASS_COLORS
 from nn273.validation import as_array, check_choice, check_int
 
@@ -446,9 +445,7 @@ class PlaygroundState:
 
     def png(self, resolution=100, dpi=80):
         """The `figure` as PNG bytes (720 x 352 pixels at the default dpi)."""
-        buffer = io.BytesIO()
-        self.figure(resolution).savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
+        return figure_png(self.figure(resolution), dpi)
 
 
 def _lighten(color, amount):
