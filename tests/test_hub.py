@@ -63,7 +63,7 @@ if CHP is None:
     )
 pytest.importorskip("jupyterhub", reason="JupyterHub is not installed: requirements.txt pins it")
 
-from one_path import PROBE_MARK, hidden_lines, released  # noqa: E402
+from one_path import ONES_LAST, ONES_LAST_DIAGNOSIS, PROBE_MARK, hidden_lines, released  # noqa: E402
 from test_browser import CHROMIUM, LAB_SETTINGS, sync_api  # noqa: E402  (skips without Chromium)
 from test_formgrader_browser import click_and_read_modal, row_of, shown_score  # noqa: E402
 
@@ -196,6 +196,13 @@ def grant_traverse(path):
     return changed
 
 
+def take_back(granted):
+    """Undo grant_traverse, where nobody else changed a folder's mode since."""
+    for folder, mode in granted:
+        if folder.stat().st_mode & 0o7777 == (mode | 0o001):
+            folder.chmod(mode)
+
+
 def copy_course(dest):
     """The repository's course files (no environment, git or grading state) at `dest`, the
     instructor's, with an environment of its own."""
@@ -284,6 +291,9 @@ class Week:
     shown: dict = field(default_factory=dict)  # student -> formgrader's (score, max)
     ben_probe: list = field(default_factory=list)  # lines ben's probe printed, as ben
     ada_submitted: bytes = b""  # the notebook ada submitted (her copy in the exchange's cache)
+    ada_collected: bytes = b""  # the notebook collect put in the course's submitted/ada/
+    ben_collected: dict = field(default_factory=dict)  # what collect put in submitted/ben/: name -> kind
+    ben_graded_probe: list = field(default_factory=list)  # the probe's lines in ben's autograded notebook
     fetched: Path = None
     fetched_text: str = ""
     validate_text: str = ""
@@ -345,8 +355,7 @@ def week(pytestconfig):
                 shutil.copyfile(hub.log, ARTIFACTS / "hub.log")
         remove_users()
         shutil.rmtree(base, ignore_errors=True)
-        for folder, mode in granted:
-            folder.chmod(mode)
+        take_back(granted)
         clock.lap("the end: hub, servers and users gone")
         with pytestconfig.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
             print("\nthe week on the hub, seconds per step:")
@@ -479,6 +488,7 @@ def solution_answers():
             lines = [line for line in cell.source.splitlines() if "BEGIN SOLUTION" not in line
                      and "END SOLUTION" not in line]  # fmt: skip
             answers[meta["grade_id"]] = "\n".join(lines) if cell.cell_type == "code" else ADA_WORDS
+    answers["add_constant_feature"] = ONES_LAST  # one known mistake, which her feedback diagnoses
     return answers
 
 
@@ -623,6 +633,13 @@ def grade(page, hub, week):
     row = assignment_row(page)
     sync_api.expect(row.locator("td.collect a")).to_have_count(1, timeout=60_000)
     week.dialogs["collect"] = click_and_read_modal(page, row.locator("td.collect a"), BUTTON_S)
+    submitted = week.course / "grading" / "nbgrader" / "submitted"
+    with contextlib.suppress(OSError):
+        week.ada_collected = (submitted / ADA / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
+    week.ben_collected = {
+        p.name: "link" if p.is_symlink() else "folder" if p.is_dir() else "file"
+        for p in (submitted / BEN / ASSIGNMENT).iterdir()
+    } if (submitted / BEN / ASSIGNMENT).is_dir() else {}
     formgrader(page, hub, f"manage_submissions/{ASSIGNMENT}")
     for student in (ADA, BEN):
         student_row = row_of(page, student)
@@ -631,6 +648,12 @@ def grade(page, hub, week):
             page, student_row.locator("td.autograde a"), BUTTON_S
         )
         week.shown[student] = shown_score(student_row)
+    graded = week.course / "grading" / "nbgrader" / "autograded" / BEN / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    if graded.is_file():
+        week.ben_graded_probe = [
+            line for cell in nbformat.read(graded, as_version=4).cells for output in cell.get("outputs", [])
+            for line in str(output.get("text", "")).splitlines() if line.startswith(PROBE_MARK)
+        ]  # fmt: skip
     grade_words(page, hub, week)
     formgrader(page, hub, f"manage_submissions/{ASSIGNMENT}")
     ada_row = row_of(page, ADA)
@@ -683,33 +706,79 @@ def test_formgrader_generates_and_releases(week):
         assert title == "Success", f"formgrader's {step}: {title}\n{text[-3000:]}"
 
 
+def test_the_instructors_server_lets_formgrader_into_jupyterlab_s_frame(week):
+    assert "frame-ancestors 'self'" in week.csp, week.csp
+
+
 def test_ada_validates_and_submits(week):
-    assert "Success" in week.validate_text or "passes" in week.validate_text, week.validate_text
+    # validate runs her notebook: it names the visible test her mistake fails
+    assert "test_add_constant_feature" in week.validate_text or "failed" in week.validate_text.lower(), (
+        week.validate_text
+    )
     assert week.ada_submitted, "ada's submission is not in her cache"
 
 
 def test_ben_reads_nothing_as_himself(week):
-    assert week.ben_probe and all(line.startswith(f"{PROBE_MARK} NOT READ") for line in week.ben_probe), week.ben_probe
+    assert len(week.ben_probe) == 8, week.ben_probe
+    read = [line for line in week.ben_probe if not line.startswith(f"{PROBE_MARK} NOT READ")]
+    assert not read, f"ben, in his own shell, read: {read}"
 
 
-def test_collect_and_autograde(week):
-    for step in ("collect", f"autograde {ADA}", f"autograde {BEN}"):
+def test_collect_takes_ada_s_own_notebook_not_ben_s_forgery(week):
+    assert week.ada_collected == week.ada_submitted, "the notebook collected for ada is not the one she submitted"
+
+
+def test_collect_refuses_ben_s_plants_and_says_why(week):
+    title, text = week.dialogs["collect"]
+    assert title == "Success", f"formgrader's Collect: {title}\n{text[-3000:]}"
+    for why in ("made by ben, not by ada", "it holds a link", "a link, not a folder"):
+        assert why in text, f"formgrader's Collect does not say {why!r}:\n{text[-3000:]}"
+    # his own submission through nbgrader submit: the notebook and the file beside it, no link
+    assert week.ben_collected == {
+        f"{ASSIGNMENT}.ipynb": "file", "sitecustomize.py": "file", "timestamp.txt": "file",
+        "submission_secret.txt": "file",
+    }, week.ben_collected  # fmt: skip
+
+
+def test_autograde_runs_the_judged_path(week):
+    for step in (f"autograde {ADA}", f"autograde {BEN}"):
         title, text = week.dialogs[step]
         assert title == "Success", f"formgrader's {step}: {title}\n{text[-3000:]}"
 
 
+def test_ben_reads_nothing_when_graded(week):
+    assert len(week.ben_graded_probe) == 8, week.ben_graded_probe
+    read = [line for line in week.ben_graded_probe if not line.startswith(f"{PROBE_MARK} NOT READ")]
+    assert not read, f"ben's notebook, graded, read: {read}"
+
+
 def test_scores(week):
     ada, ben_ = week.shown[f"{ADA} after hand grading"], week.shown[BEN]
-    assert ada and ada[0] == ada[1], f"ada: {ada}"
-    assert ben_ and ben_[0] == 0, f"ben: {ben_}"
+    before = week.shown[ADA]
+    assert ben_ == (0, ben_[1]), f"ben earns {ben_}: his tricks earned points"
+    assert ada and before and ada[0] == before[0] + 1, f"ada's hand-graded point: {before} -> {ada}"
+    # one mistake, add_constant_feature's: its tests, and those of the functions that call it
+    assert ada[1] - 12 <= ada[0] < ada[1], f"ada, one mistake: {ada}"
 
 
-def test_ada_fetches_the_course_s_page(week):
+def test_feedback_is_generated_and_released(week):
+    for step in ("generate feedback", "release feedback"):
+        title, text = week.dialogs[step]
+        assert title == "Success", f"formgrader's {step}: {title}\n{text[-3000:]}"
+
+
+def test_ada_fetches_the_course_s_page_with_its_diagnosis(week):
     assert week.fetched, "ada fetched no feedback"
     text = html.unescape(week.fetched.read_text())
     assert f"Feedback on {ASSIGNMENT} for {ADA}" in text
+    assert ONES_LAST_DIAGNOSIS in text, "the page does not diagnose her column of ones"
+    assert ONES_LAST_DIAGNOSIS in week.fetched_text  # as her browser shows it
     leaked = sorted(line for line in hidden_lines() if line in text)
     assert not leaked, leaked
+
+
+def test_screenshots_are_written(week):
+    assert len(week.screenshots) == 3 and all(shot.is_file() for shot in week.screenshots), week.screenshots
 
 
 def test_every_process_ended(week):
