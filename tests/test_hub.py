@@ -156,6 +156,12 @@ def processes_of(uids):
     return found
 
 
+def _command(pid):
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+    return ""
+
+
 def relink_venv(dest, paths):
     """A copy of this test's virtual environment at `dest`, made of hard links, with its scripts
     pointing at it, without the repository's editable nn273/autograder, and with `paths` (folders)
@@ -348,9 +354,11 @@ def week(pytestconfig):
     finally:
         if hub:
             hub.stop()
-            time.sleep(1)
             uids = {pwd.getpwnam(n).pw_uid for n in USERS if _exists(n)}
-            result.leftover = processes_of(uids)
+            deadline = time.monotonic() + 20  # servers and kernels take a moment to exit
+            while processes_of(uids) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            result.leftover = [(pid, _command(pid)) for pid in processes_of(uids)]
             if hub.log.is_file():
                 shutil.copyfile(hub.log, ARTIFACTS / "hub.log")
         remove_users()
