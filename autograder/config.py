@@ -88,8 +88,9 @@ def exchange_config(c, root=None):
     """Point nbgrader's exchange at `root` (default: $NN273_EXCHANGE, else grading/exchange/).
 
     The folder is made if missing, world-writable as nbgrader's release_assignment makes it: formgrader
-    offers "release" and "collect" only once it exists. Students' servers need the same root and
-    course_id (docs/formgrader.md, "The exchange on a JupyterHub").
+    offers "release" and "collect" only once it exists. Collect is the course's (autograder/exchange.py):
+    it never follows a student's link or trusts a folder's name. Students' servers need the same root
+    and course_id (docs/formgrader.md, "The exchange on a JupyterHub").
     """
     root = exchange_root(root)
     if not root.exists():
@@ -99,6 +100,8 @@ def exchange_config(c, root=None):
         except OSError:
             pass  # nbgrader then says that it cannot reach it, naming the folder
     c.Exchange.root = str(root)
+    # Students write into the exchange: collect neither follows their links nor trusts their names.
+    c.ExchangeFactory.collect = "autograder.exchange.CourseExchangeCollect"
     return c
 
 

@@ -68,6 +68,7 @@ STUDENT_TOOLS = ("jupyterlab", "notebook", "ipywidgets", "setuptools", "nbgrader
 INSTRUCTOR_TOOLS = (
     *("nbval", "pytest", "hypothesis", "playwright", "threadpoolctl"),
     *("dask", "distributed"),  # grade --cluster
+    "jupyterhub",  # the course on a hub (deploy/, tests/test_hub.py)
 )
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

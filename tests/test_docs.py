@@ -40,7 +40,7 @@ from autograder.course import COURSE
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
-PAGES = [README, *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [README, *sorted((REPO / "docs").glob("*.md")), REPO / "deploy" / "README.md"]
 SHELLS = {"sh", "bash", "console"}
 FENCE = re.compile(
     r"^(?P<indent> *)```(?P<lang>[\w-]*)\n(?P<body>.*?)^(?P=indent)```", re.DOTALL | re.MULTILINE
