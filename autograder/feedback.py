@@ -35,6 +35,8 @@ from .course import ASSIGNMENTS
 
 __all__ = ["FeedbackPage", "feedback_facts", "write_feedback"]
 
+HAND_GRADED = "answer graded by hand"  # the kind of a free-text answer's row
+
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 YOUR_CODE = (
     "In your code (in the kernel):"  # autograder/judging/judge.py's heading of the kernel's traceback
@@ -105,7 +107,7 @@ def feedback_facts(student, assignment, grade, autograded, solution=None):
         cells.append(
             {
                 "id": grade_id,
-                "kind": "answer graded by hand",
+                "kind": HAND_GRADED,
                 "score": score["score"],
                 "max_score": score["max_score"],
                 "message": "",
@@ -221,9 +223,17 @@ def _points(value):
 
 
 def _total(facts):
+    """The whole score, as formgrader shows it: the tests' points plus those of answers graded by
+    hand, out of both maxima; points still awaiting a grader are said, not counted."""
+    by_hand = [c for c in facts["cells"] if c["kind"] == HAND_GRADED]
+    max_score = float(facts["max_score"]) + sum(float(c["max_score"]) for c in by_hand)
     if facts["score"] is None:
-        return f"not graded / {float(facts['max_score'])}"
-    return f"{float(facts['score'])} / {float(facts['max_score'])}"
+        return f"not graded / {max_score}"
+    score = float(facts["score"]) + sum(float(c["score"]) for c in by_hand if c["score"] is not None)
+    waiting = sum(float(c["max_score"]) for c in by_hand if c["score"] is None)
+    if not waiting:
+        return f"{score} / {max_score}"
+    return f"{score} / {max_score} ({waiting:g} {'point awaits' if waiting == 1 else 'points await'} a grader)"
 
 
 def _text(facts):

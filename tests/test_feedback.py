@@ -198,3 +198,17 @@ def test_a_message_that_would_leak_is_blacked_out(tmp_path):
         assert "TypeError: [...]() got [...] wrong" in html.unescape(shown)
     facts = feedback_facts("carol", "01_linear", grade, path)
     assert [c["score"] for c in facts["cells"]] == [1.0, 0.0]
+
+
+def test_the_total_counts_the_points_graded_by_hand_as_formgrader_does():
+    from autograder.feedback import HAND_GRADED, _total
+
+    def facts(score, by_hand):
+        cells = [{"kind": "test", "score": score, "max_score": 38.0}]
+        cells += [{"kind": HAND_GRADED, "score": s, "max_score": 1.0} for s in by_hand]
+        return {"score": score, "max_score": 38.0, "cells": cells}
+
+    assert _total(facts(38.0, [])) == "38.0 / 38.0"
+    assert _total(facts(29.0, [1.0])) == "30.0 / 39.0"
+    assert _total(facts(29.0, [None])) == "29.0 / 39.0 (1 point awaits a grader)"
+    assert _total(facts(None, [None])) == "not graded / 39.0"
