@@ -10,7 +10,7 @@ warning that names it, a submission that
 - is not a folder (a link to one, say),
 - was made by another user than the student its name claims (unless `check_owner` is off: a hub
   where every user has the same uid, such as Zero to JupyterHub's default, cannot tell them apart),
-- holds anything but folders and regular files (links, FIFOs, sockets, devices),
+- holds anything but folders and regular files (links, hard links, FIFOs, sockets, devices),
 - has a name nbgrader cannot read (nbgrader's collect would stop there, for everyone);
 
 then takes each student's newest remaining submission, as nbgrader does. Copying never follows a link.
@@ -102,6 +102,10 @@ def refusal(path, name, check_owner=True):
             kind = _kind(os.path.join(folder, entry))
             if kind not in ("file", "folder"):
                 return f"it holds a {kind}: {os.path.relpath(os.path.join(folder, entry), path)}"
+            if kind == "file" and os.lstat(os.path.join(folder, entry)).st_nlink > 1:
+                # another name of a file made elsewhere (where the kernel allows linking a file one
+                # does not own); nbgrader's submit writes new files
+                return f"it holds a hard link: {os.path.relpath(os.path.join(folder, entry), path)}"
     return None
 
 

@@ -184,6 +184,38 @@ def relink_venv(dest, paths):
     return dest
 
 
+def prune_venv(dest, requirements):
+    """Leave in the relinked environment at `dest` only what the recipe installs for students (the
+    edition's `requirements`, a requirements.txt, plus jupyterhub for jupyterhub-singleuser, with
+    what they need) and pip: every other distribution's files are unlinked (hard links: the test's
+    own environment keeps them). Returns the names removed."""
+    from packaging.utils import canonicalize_name
+
+    from autograder.edition import _closure
+
+    def pins(text):
+        return {
+            canonicalize_name(line.split("==", 1)[0]): line.strip()
+            for line in text.splitlines() if re.match(r"^[A-Za-z0-9._-]+==", line.strip())
+        }
+
+    lock = pins((ROOT / "requirements.txt").read_text())
+    keep = set(pins(Path(requirements).read_text())) | _closure({"jupyterhub"}, lock) | {"pip"}
+    site = next((dest / "lib").glob("python3*/site-packages"))
+    removed = []
+    for info in sorted(site.glob("*.dist-info")):
+        name = canonicalize_name(info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        if name in keep:
+            continue
+        for line in (info / "RECORD").read_text().splitlines():
+            path = (site / line.split(",")[0]).resolve()
+            if path.is_relative_to(dest.resolve()) and path.is_file():
+                path.unlink()
+        shutil.rmtree(info)
+        removed.append(name)
+    return removed
+
+
 def base_interpreter():
     """The interpreter under this environment, which the servers run as their users."""
     return os.path.realpath(VENV / "bin" / "python3")
@@ -306,6 +338,7 @@ class Week:
     csp: str = ""  # formgrader's Content-Security-Policy on the instructor's server
     leftover: list = field(default_factory=list)  # processes of the test's users after the end
     ben_error: BaseException = None  # what stopped ben's thread
+    pruned: list = field(default_factory=list)  # distributions left out of the students' environment
 
 
 class Clock:
@@ -338,6 +371,9 @@ def week(pytestconfig):
 
         build_edition(result.edition, ASSIGNMENT, check_release=False)  # test_edition checks the release
         relink_venv(result.edition / ".venv", [result.edition])
+        # the students' environment holds what the recipe installs there, and no more (pytest,
+        # dask, the instructors' tools are gone): the servers show that the edition's pins suffice
+        result.pruned = prune_venv(result.edition / ".venv", result.edition / "requirements.txt")
         sh("chmod", "-R", "a+rX", str(result.edition))
         clock.lap("users, the course's and the edition's folders and environments")
         hub = Hub(base, result.course, result.edition, result.exchange)
@@ -783,6 +819,12 @@ def test_ada_fetches_the_course_s_page_with_its_diagnosis(week):
     assert ONES_LAST_DIAGNOSIS in week.fetched_text  # as her browser shows it
     leaked = sorted(line for line in hidden_lines() if line in text)
     assert not leaked, leaked
+
+
+def test_the_students_servers_ran_the_edition_s_environment(week):
+    # the instructors' tools were not there, and ada's server still fetched, validated and submitted
+    assert {"pytest", "dask", "distributed", "playwright"} <= set(week.pruned), week.pruned
+    assert not {"jupyterlab", "nbgrader", "numpy", "jupyterhub"} & set(week.pruned), week.pruned
 
 
 def test_screenshots_are_written(week):
