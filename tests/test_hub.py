@@ -202,7 +202,7 @@ def prune_venv(dest, requirements):
     lock = pins((ROOT / "requirements.txt").read_text())
     keep = set(pins(Path(requirements).read_text())) | _closure({"jupyterhub"}, lock) | {"pip"}
     site = next((dest / "lib").glob("python3*/site-packages"))
-    removed = []
+    removed, tops = [], set()
     for info in sorted(site.glob("*.dist-info")):
         name = canonicalize_name(info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
         if name in keep:
@@ -211,8 +211,15 @@ def prune_venv(dest, requirements):
             path = (site / line.split(",")[0]).resolve()
             if path.is_relative_to(dest.resolve()) and path.is_file():
                 path.unlink()
+                if path.is_relative_to(site):
+                    tops.add(site / path.relative_to(site).parts[0])
         shutil.rmtree(info)
         removed.append(name)
+    # a package's folder left with only the caches Python wrote (no RECORD lists them) would still
+    # import, as an empty namespace package: gone too, unless a kept distribution has files there
+    for top in tops:
+        if top.is_dir() and not any(f.is_file() and "__pycache__" not in f.parts for f in top.rglob("*")):
+            shutil.rmtree(top)
     return removed
 
 
