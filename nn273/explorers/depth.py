@@ -39,7 +39,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nn273.data import make_2d
-from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png, one_torch_thread
+from nn273.explorers.display import EditsItsState, Setting, ShowsItsPicture, figure_png, one_torch_thread
 from nn273.validation import check_choice, check_int
 
 __all__ = ["INITS", "DepthExplorer", "DepthState"]
@@ -76,41 +76,10 @@ class DepthState:
 
     # ---- settings ----------------------------------------------------------------------------
 
-    @property
-    def depth(self):
-        return self._depth
-
-    @depth.setter
-    def depth(self, depth):
-        self._depth = _check_depth(depth)
-        self._run()
-
-    @property
-    def init(self):
-        return self._init
-
-    @init.setter
-    def init(self, init):
-        self._init = check_choice(init, "init", INITS)
-        self._run()
-
-    @property
-    def residual(self):
-        return self._residual
-
-    @residual.setter
-    def residual(self, residual):
-        self._residual = _check_bool(residual, "residual")
-        self._run()
-
-    @property
-    def steps(self):
-        return self._steps
-
-    @steps.setter
-    def steps(self, steps):
-        self._steps = check_int(steps, "steps", 1, 500, "Use e.g. 100.")
-        self._run()
+    depth = Setting(lambda depth: _check_depth(depth), "_run")
+    init = Setting(lambda init: check_choice(init, "init", INITS), "_run")
+    residual = Setting(lambda residual: _check_bool(residual, "residual"), "_run")
+    steps = Setting(lambda steps: check_int(steps, "steps", 1, 500, "Use e.g. 100."), "_run")
 
     @property
     def seed(self):

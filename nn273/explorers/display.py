@@ -13,7 +13,26 @@ import io
 
 import torch
 
-__all__ = ["EditsItsState", "ShowsItsPicture", "figure_png", "one_torch_thread"]
+__all__ = ["EditsItsState", "Setting", "ShowsItsPicture", "figure_png", "one_torch_thread"]
+
+
+class Setting:
+    """A setting of an explorer's state object: read as an attribute (kept in `_<name>`); set, the
+    value goes through `check` (which returns it, or raises ValueError/TypeError saying what was
+    expected) and the state computes again with its method `recompute` (a name)."""
+
+    def __init__(self, check, recompute):
+        self.check, self.recompute = check, recompute
+
+    def __set_name__(self, owner, name):
+        self.attribute = f"_{name}"
+
+    def __get__(self, state, owner=None):
+        return self if state is None else getattr(state, self.attribute)
+
+    def __set__(self, state, value):
+        setattr(state, self.attribute, self.check(value))
+        getattr(state, self.recompute)()
 
 
 def figure_png(figure, dpi=80):

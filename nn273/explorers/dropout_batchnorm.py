@@ -32,7 +32,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nn273 import data, plots
-from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png, one_torch_thread
+from nn273.explorers.display import EditsItsState, Setting, ShowsItsPicture, figure_png, one_torch_thread
 from nn273.validation import check_int
 
 __all__ = ["DropoutBatchNorm", "DropoutBatchNormState"]
@@ -66,33 +66,9 @@ class DropoutBatchNormState:
 
     # ---- settings ----------------------------------------------------------------------------
 
-    @property
-    def p(self):
-        return self._p
-
-    @p.setter
-    def p(self, p):
-        self._p = _check_p(p)
-        self._train()
-
-    @property
-    def batch_size(self):
-        return self._batch_size
-
-    @batch_size.setter
-    def batch_size(self, batch_size):
-        self._batch_size = _check_batch_size(batch_size)
-        self._train()
-
-    @property
-    def steps(self):
-        return self._steps
-
-    @steps.setter
-    def steps(self, steps):
-        self._steps = check_int(steps, "steps", 10, 1000, "Use e.g. 300.")
-        self._train()
-
+    p = Setting(lambda p: _check_p(p), "_train")
+    batch_size = Setting(lambda batch_size: _check_batch_size(batch_size), "_train")
+    steps = Setting(lambda steps: check_int(steps, "steps", 10, 1000, "Use e.g. 300."), "_train")
     # ---- training ----------------------------------------------------------------------------
 
     def _network(self):

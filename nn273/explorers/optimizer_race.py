@@ -46,7 +46,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from nn273.validation import check_choice, check_int
-from nn273.explorers.display import EditsItsState, ShowsItsPicture, figure_png
+from nn273.explorers.display import EditsItsState, Setting, ShowsItsPicture, figure_png
 
 __all__ = ["LAST", "OPTIMIZERS", "SURFACES", "OptimizerRace", "OptimizerRaceState", "loss_surface"]
 
@@ -149,33 +149,9 @@ class OptimizerRaceState:
     )
     adam_lr = property(lambda self: self._lrs["Adam"], lambda self, lr: self._set_lr("Adam", lr))
 
-    @property
-    def momentum(self):
-        return self._momentum
-
-    @momentum.setter
-    def momentum(self, momentum):
-        self._momentum = _check_momentum(momentum)
-        self._run()
-
-    @property
-    def noise(self):
-        return self._noise
-
-    @noise.setter
-    def noise(self, noise):
-        self._noise = _check_noise(noise)
-        self._run()
-
-    @property
-    def steps(self):
-        return self._steps
-
-    @steps.setter
-    def steps(self, steps):
-        self._steps = check_int(steps, "steps", 1, 1000, "Use e.g. 100.")
-        self._run()
-
+    momentum = Setting(lambda momentum: _check_momentum(momentum), "_run")
+    noise = Setting(lambda noise: _check_noise(noise), "_run")
+    steps = Setting(lambda steps: check_int(steps, "steps", 1, 1000, "Use e.g. 100."), "_run")
     # ---- the race ----------------------------------------------------------------------------
 
     def _run(self):
