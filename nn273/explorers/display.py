@@ -90,6 +90,16 @@ class EditsItsState:
         finally:
             self._syncing = False
 
+    def redraw(self):
+        """Bring the controls, the picture (`image`) and the status line (`status`) up to date with
+        `state`: each control shows the state's attribute of its name. A view whose controls are not
+        one per attribute writes its own."""
+        with self._sync():
+            for name, control in self.controls.items():
+                control.value = getattr(self.state, name)
+        self.image.value = self.state.png()
+        self.status.value = self.state.summary()
+
     def _apply(self, action):
         try:
             action()

@@ -205,11 +205,3 @@ class DropoutBatchNorm(EditsItsState, ShowsItsPicture, widgets.VBox):
         super().__init__(children=[widgets.HBox(list(self.controls.values())), self.status, self.message,
                                    self.image])
         self.redraw()
-
-    def redraw(self):
-        """Bring the controls, the picture and the status line up to date with `state`."""
-        with self._sync():
-            for name, control in self.controls.items():
-                control.value = getattr(self.state, name)
-        self.image.value = self.state.png()
-        self.status.value = self.state.summary()

@@ -373,11 +373,3 @@ class OptimizerRace(EditsItsState, ShowsItsPicture, widgets.VBox):
             ]
         )
         self.redraw()
-
-    def redraw(self):
-        """Bring the controls, the picture and the status line up to date with `state`."""
-        with self._sync():
-            for name, control in self.controls.items():
-                control.value = getattr(self.state, name)
-        self.image.value = self.state.png()
-        self.status.value = self.state.summary()
